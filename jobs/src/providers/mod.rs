@@ -1,0 +1,111 @@
+//! One module per provider, each implementing [`ProviderClient`]. Adding a provider means a new
+//! module, a [`Scope`] variant and one line in [`Providers::for_scope`].
+
+mod azure;
+mod bitbucket;
+mod github;
+mod gitlab;
+mod http;
+
+pub use azure::AzureDevOps;
+pub use bitbucket::Bitbucket;
+pub use github::GitHub;
+pub use gitlab::GitLab;
+
+use crate::{AccessToken, AccountEmail, CheckError, HttpClients, Scope};
+use url::Url;
+
+/// The provider endpoints an operator configured (overridable for tests and the fake code host).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// GitHub's REST API, `https://api.github.com`.
+    pub github_api: Url,
+    /// GitHub's web host, `https://github.com` (identifies GitHub repositories).
+    pub github_web: Url,
+    /// The default GitLab instance, `https://gitlab.com`.
+    pub gitlab: Url,
+    /// Bitbucket Cloud's API, `https://api.bitbucket.org`.
+    pub bitbucket_api: Url,
+    /// Where requests for `dev.azure.com/{org}` and `{org}.visualstudio.com` go instead
+    /// (`{url}/{org}`); `None` sends them to Azure DevOps itself.
+    pub azure_devops: Option<Url>,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        let parse = |s: &str| Url::parse(s).unwrap_or_else(|_| unreachable!("constant URL {s}"));
+        Self {
+            github_api: parse("https://api.github.com"),
+            github_web: parse("https://github.com"),
+            gitlab: parse("https://gitlab.com"),
+            bitbucket_api: parse("https://api.bitbucket.org"),
+            azure_devops: None,
+        }
+    }
+}
+
+/// The secret a live check authenticates with.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The token (a provider PAT/access token, or the user's OAuth token for GitHub).
+    pub token: AccessToken,
+    /// For Bitbucket API tokens: the Atlassian account email (HTTP Basic).
+    pub email: Option<AccountEmail>,
+}
+
+/// A scope that passed its live check, with its canonical identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedScope {
+    /// Unique per organization: `gitlab:gitlab.com:ghost/mygroup`.
+    pub scope_key: String,
+    /// The host repositories are identified under.
+    pub host: String,
+    /// A default name for the connection (the provider's own display name).
+    pub display_name: String,
+}
+
+/// A provider's client.
+#[async_trait::async_trait]
+pub trait ProviderClient: Send + Sync {
+    /// Checks that `credential` can read `scope`, before anything is saved.
+    async fn validate(
+        &self,
+        scope: &Scope,
+        credential: &Credential,
+    ) -> Result<ValidatedScope, CheckError>;
+}
+
+/// Every provider client, built once and shared.
+#[derive(Clone)]
+pub struct Providers {
+    github: GitHub,
+    gitlab: GitLab,
+    bitbucket: Bitbucket,
+    azure: AzureDevOps,
+}
+
+impl Providers {
+    /// Builds the clients over shared HTTP clients and endpoints.
+    pub fn new(clients: HttpClients, endpoints: Endpoints) -> Self {
+        Self {
+            github: GitHub::new(clients.clone(), &endpoints),
+            gitlab: GitLab::new(clients.clone(), &endpoints),
+            bitbucket: Bitbucket::new(clients.clone(), &endpoints),
+            azure: AzureDevOps::new(clients, &endpoints),
+        }
+    }
+
+    /// The client responsible for `scope`.
+    pub fn for_scope(&self, scope: &Scope) -> &dyn ProviderClient {
+        match scope {
+            Scope::GithubInstallation(_) => &self.github,
+            Scope::GitlabGroup { .. } => &self.gitlab,
+            Scope::BitbucketWorkspace(_) => &self.bitbucket,
+            Scope::AzureOrganization(_) => &self.azure,
+        }
+    }
+}
+
+fn wrong_scope() -> CheckError {
+    CheckError::Unreachable("internal routing error: scope sent to the wrong provider".into())
+}

@@ -1,0 +1,19 @@
+//! Tether's schema migrations, one file per change, each with `down()`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_tenancy;
+mod m20261125_000002_create_connections;
+
+/// Runs Tether's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_tenancy::Migration),
+            Box::new(m20261125_000002_create_connections::Migration),
+        ]
+    }
+}
