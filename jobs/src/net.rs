@@ -171,6 +171,9 @@ fn literal_refusal(url: &Url) -> Result<(), String> {
     }
 }
 
+/// Building an outbound client failed (TLS backend initialisation).
+pub type ClientError = reqwest::Error;
+
 /// The two outbound clients and the policy that decides between them.
 #[derive(Clone)]
 pub struct HttpClients {

@@ -244,10 +244,7 @@ impl InstanceUrl {
 
     /// `host[:port][/root]`: how repositories of this instance are identified.
     pub fn identity(&self) -> String {
-        let host = self.0.host_str().unwrap_or_default().to_ascii_lowercase();
-        let port = self.0.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let root = self.0.path().trim_end_matches('/');
-        format!("{host}{port}{root}")
+        url_identity(&self.0)
     }
 }
 
@@ -358,11 +355,7 @@ impl OrganizationUrl {
             AzureHosting::DevAzure | AzureHosting::VisualStudio => {
                 format!("dev.azure.com/{}", self.organization.to_ascii_lowercase())
             }
-            AzureHosting::Server => {
-                let host = self.url.host_str().unwrap_or_default().to_ascii_lowercase();
-                let port = self.url.port().map(|p| format!(":{p}")).unwrap_or_default();
-                format!("{host}{port}{}", self.url.path().trim_end_matches('/').to_ascii_lowercase())
-            }
+            AzureHosting::Server => url_identity(&self.url).to_ascii_lowercase(),
         }
     }
 }
@@ -405,6 +398,58 @@ pub enum Scope {
     AzureOrganization(OrganizationUrl),
     /// A GitHub App installation.
     GithubInstallation(InstallationId),
+}
+
+/// How a scope is identified: unique per organization, and the host its repositories live on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeIdentity {
+    /// e.g. `gitlab:gitlab.com:ghost/mygroup`.
+    pub key: String,
+    /// e.g. `gitlab.com`.
+    pub host: String,
+}
+
+fn url_identity(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{host}{port}{}", url.path().trim_end_matches('/'))
+}
+
+impl Scope {
+    /// The scope's identity. Computed from the input alone, so duplicates are caught before
+    /// any request; provider paths are case-insensitive, hence the lowercasing.
+    pub fn identity(&self, endpoints: &crate::Endpoints) -> ScopeIdentity {
+        match self {
+            Scope::GitlabGroup { instance, group } => {
+                let host = instance
+                    .as_ref()
+                    .map(InstanceUrl::identity)
+                    .unwrap_or_else(|| url_identity(&endpoints.gitlab));
+                ScopeIdentity {
+                    key: format!("gitlab:{host}:{}", group.as_str().to_ascii_lowercase()),
+                    host,
+                }
+            }
+            Scope::BitbucketWorkspace(ws) => ScopeIdentity {
+                key: format!("bitbucket:bitbucket.org:{}", ws.as_str()),
+                host: "bitbucket.org".to_owned(),
+            },
+            Scope::AzureOrganization(org) => {
+                let host = org.identity();
+                ScopeIdentity {
+                    key: format!("azure:{}", host.to_ascii_lowercase()),
+                    host,
+                }
+            }
+            Scope::GithubInstallation(id) => {
+                let host = url_identity(&endpoints.github_web);
+                ScopeIdentity {
+                    key: format!("github:{host}:installation:{}", id.get()),
+                    host,
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -463,6 +508,23 @@ mod tests {
         assert_eq!(url.identity(), "git.example.com/gitlab");
         assert!(InstanceUrl::parse("git.example.com").is_err());
         assert!(InstanceUrl::parse("https://t@git.example.com").is_err());
+    }
+
+    #[test]
+    fn scope_identities_ignore_case_and_url_form() {
+        let endpoints = crate::Endpoints::default();
+        let a = Scope::GitlabGroup { instance: None, group: GroupPath::parse("Ghost/MyGroup").unwrap() };
+        let b = Scope::GitlabGroup { instance: None, group: GroupPath::parse("ghost/mygroup/").unwrap() };
+        assert_eq!(a.identity(&endpoints), b.identity(&endpoints));
+        assert_eq!(a.identity(&endpoints).key, "gitlab:gitlab.com:ghost/mygroup");
+        let self_hosted = Scope::GitlabGroup {
+            instance: Some(InstanceUrl::parse("https://git.example.com:8443").unwrap()),
+            group: GroupPath::parse("ghost/mygroup").unwrap(),
+        };
+        assert_eq!(self_hosted.identity(&endpoints).host, "git.example.com:8443");
+        let dev = Scope::AzureOrganization(OrganizationUrl::parse("https://dev.azure.com/Ghost").unwrap());
+        let vs = Scope::AzureOrganization(OrganizationUrl::parse("https://ghost.visualstudio.com").unwrap());
+        assert_eq!(dev.identity(&endpoints), vs.identity(&endpoints));
     }
 
     #[test]

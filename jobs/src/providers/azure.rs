@@ -121,10 +121,7 @@ impl AzureDevOps {
             }
         }
 
-        let identity = org.identity();
         Ok(ValidatedScope {
-            scope_key: format!("azure:{}", identity.to_ascii_lowercase()),
-            host: identity,
             display_name: org.organization().to_owned(),
         })
     }

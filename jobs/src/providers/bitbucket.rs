@@ -115,8 +115,6 @@ impl ProviderClient for Bitbucket {
         self.probe(workspace, credential, format!("workspaces/{ws}/projects?pagelen=1"), Need::Projects)
             .await?;
         Ok(ValidatedScope {
-            scope_key: format!("bitbucket:bitbucket.org:{ws}"),
-            host: "bitbucket.org".to_owned(),
             display_name: ws.to_owned(),
         })
     }

@@ -15,7 +15,6 @@ use url::Url;
 pub struct GitHub {
     clients: HttpClients,
     api: Url,
-    web_host: String,
 }
 
 #[derive(Deserialize)]
@@ -45,7 +44,6 @@ impl GitHub {
         Self {
             clients,
             api: endpoints.github_api.clone(),
-            web_host: host_label(&endpoints.github_web),
         }
     }
 
@@ -122,8 +120,6 @@ impl ProviderClient for GitHub {
             .map(|a| a.login)
             .unwrap_or_else(|| format!("installation {}", id.get()));
         Ok(ValidatedScope {
-            scope_key: format!("github:{}:installation:{}", self.web_host, id.get()),
-            host: self.web_host.clone(),
             display_name: login,
         })
     }

@@ -74,18 +74,15 @@ impl GitLab {
         group: &GroupPath,
         credential: &Credential,
     ) -> Result<ValidatedScope, CheckError> {
-        let (base, client, identity) = match instance {
+        let (base, client) = match instance {
             Some(url) => {
                 self.clients.vet(url.url(), "instanceUrl").await?;
-                (url.as_str().to_owned(), self.clients.guarded(), url.identity())
+                (url.as_str().to_owned(), self.clients.guarded())
             }
-            None => {
-                let base = self.default_instance.as_str().trim_end_matches('/').to_owned();
-                let identity = InstanceUrl::parse(&base)
-                    .map(|u| u.identity())
-                    .unwrap_or_else(|_| host_label(&self.default_instance));
-                (base, self.clients.trusted(), identity)
-            }
+            None => (
+                self.default_instance.as_str().trim_end_matches('/').to_owned(),
+                self.clients.trusted(),
+            ),
         };
         let host = Url::parse(&base).map(|u| host_label(&u)).unwrap_or_else(|_| base.clone());
         let token = credential.token.secret().expose_secret();
@@ -172,8 +169,6 @@ impl GitLab {
         }
 
         Ok(ValidatedScope {
-            scope_key: format!("gitlab:{identity}:{}", found.full_path.to_ascii_lowercase()),
-            host: identity,
             display_name: found.full_name.unwrap_or_else(|| found.full_path.clone()),
         })
     }

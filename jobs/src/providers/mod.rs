@@ -53,13 +53,9 @@ pub struct Credential {
     pub email: Option<AccountEmail>,
 }
 
-/// A scope that passed its live check, with its canonical identity.
+/// A scope that passed its live check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedScope {
-    /// Unique per organization: `gitlab:gitlab.com:ghost/mygroup`.
-    pub scope_key: String,
-    /// The host repositories are identified under.
-    pub host: String,
     /// A default name for the connection (the provider's own display name).
     pub display_name: String,
 }

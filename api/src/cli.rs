@@ -1,0 +1,132 @@
+//! The `tether` command line.
+
+use crate::config::Settings;
+use crate::services::accounts::{self, SignUpFailure};
+use crate::startup::{Application, StartupError, build_state};
+use crate::{db, graphql, keys};
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+/// Tether: an always-current inventory of your organization's repositories.
+#[derive(Parser, Debug)]
+#[command(name = "tether", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// API (and, in embedded mode, everything else) in one process; migrates an embedded database.
+    Serve,
+    /// The API alone (production: run migrations with `tether migrate` first).
+    Api,
+    /// Applies database migrations.
+    Migrate,
+    /// Prints the GraphQL SDL (`tether print-schema > schema.graphql`).
+    PrintSchema,
+    /// Encryption key management.
+    Keys {
+        /// Key operation.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Administration.
+    Admin {
+        /// Admin operation.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// `tether keys …`
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Re-encrypts every credential under the newest key (adding one to the key file first).
+    Rotate,
+}
+
+/// `tether admin …`
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Creates a user who owns a new organization; the password is read from
+    /// `TETHER_ADMIN_PASSWORD` or the first line of standard input.
+    CreateUser {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// The organization to create.
+        #[arg(long)]
+        organization: String,
+    },
+}
+
+/// A command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Startup failed.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// Database failed.
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// Keys failed.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// Reading input failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The input was refused.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Runs a command.
+pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Api => {
+            let state = build_state(&settings, false).await?;
+            Application::with_state(settings, state)?.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = db::connect(&settings.database, 1).await?;
+            db::migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::PrintSchema => print!("{}", graphql::sdl()),
+        Command::Keys { command: KeysCommand::Rotate } => {
+            let db = db::connect(&settings.database, 2).await?;
+            db::migrate(&db).await?;
+            let (ring, report) = keys::rotate(&db, &settings.keys).await?;
+            println!(
+                "re-encrypted {} credential(s) under key {} ({} already current)",
+                report.resealed,
+                ring.primary_id().as_str(),
+                report.current
+            );
+        }
+        Command::Admin { command: AdminCommand::CreateUser { email, organization } } => {
+            let password = match std::env::var("TETHER_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let state = build_state(&settings, true).await?;
+            match accounts::create_account(&state.db, &email, SecretString::from(password), &organization).await {
+                Ok(account) => println!("created {} owning {:?}", account.user.email, account.organization.name),
+                Err(SignUpFailure::User(err)) => return Err(CliError::Refused(err.message)),
+                Err(SignUpFailure::Db(err)) => return Err(err.into()),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! Layered configuration: embedded defaults, then `tether.toml` (or `TETHER_CONFIG`), then
+//! `TETHER_*` environment variables. Everything is validated here, at start, with an error that
+//! names the setting; the rest of the program only sees parsed values.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use jobs::{Endpoints, NetworkPolicy};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use url::Url;
+
+/// The settings as written by people: every one has a flat `TETHER_<NAME>` variable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawSettings {
+    /// `TETHER_LISTEN`: address the API binds.
+    pub listen: String,
+    /// `TETHER_DATABASE_URL`: `sqlite://path` (embedded) or `postgres://…`.
+    pub database_url: String,
+    /// `TETHER_DATABASE_MAX_CONNECTIONS`: pool size.
+    pub database_max_connections: u32,
+    /// `TETHER_REDIS_URL`: unset = embedded mode.
+    pub redis_url: Option<String>,
+    /// `TETHER_ENCRYPTION_KEYS`: `id:base64key,…`, first encrypts.
+    pub encryption_keys: Option<String>,
+    /// `TETHER_KEY_FILE`: where embedded mode keeps its generated keys.
+    pub key_file: String,
+    /// `TETHER_ALLOW_PRIVATE_NETWORKS`: let user-supplied URLs reach private addresses.
+    pub allow_private_networks: bool,
+    /// `TETHER_GITHUB_API_URL`.
+    pub github_api_url: String,
+    /// `TETHER_GITHUB_WEB_URL`.
+    pub github_web_url: String,
+    /// `TETHER_GITLAB_URL`: the default GitLab instance.
+    pub gitlab_url: String,
+    /// `TETHER_BITBUCKET_API_URL`.
+    pub bitbucket_api_url: String,
+    /// `TETHER_AZURE_DEVOPS_URL`: where cloud Azure DevOps requests go (tests, fake host).
+    pub azure_devops_url: Option<String>,
+    /// `TETHER_GRAPHIQL`: serve GraphiQL (default: on in embedded mode).
+    pub graphiql: Option<bool>,
+    /// `TETHER_INTROSPECTION`: allow introspection (default: on in embedded mode).
+    pub introspection: Option<bool>,
+    /// `TETHER_MAX_BODY_BYTES`: largest GraphQL request body.
+    pub max_body_bytes: usize,
+    /// `TETHER_MAX_DEPTH`: deepest GraphQL selection.
+    pub max_depth: usize,
+    /// `TETHER_MAX_COMPLEXITY`: costliest GraphQL query.
+    pub max_complexity: usize,
+    /// `TETHER_MAX_ALIASES`: most aliases in one GraphQL document.
+    pub max_aliases: usize,
+    /// `TETHER_LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: String,
+    /// `TETHER_LOG`: a tracing filter such as `info,api=debug`.
+    pub log: String,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://tether.db".into(),
+            database_max_connections: 8,
+            redis_url: None,
+            encryption_keys: None,
+            key_file: "tether.key".into(),
+            allow_private_networks: false,
+            github_api_url: "https://api.github.com".into(),
+            github_web_url: "https://github.com".into(),
+            gitlab_url: "https://gitlab.com".into(),
+            bitbucket_api_url: "https://api.bitbucket.org".into(),
+            azure_devops_url: None,
+            graphiql: None,
+            introspection: None,
+            max_body_bytes: 1024 * 1024,
+            max_depth: 15,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            log_format: "pretty".into(),
+            log: "info".into(),
+        }
+    }
+}
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {setting}: {message}")]
+pub struct ConfigError {
+    /// The environment variable that carries the setting.
+    pub setting: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file (created if missing).
+    Sqlite(String),
+    /// A PostgreSQL server.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://path`, `sqlite:path` or `postgres://…`.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Url::parse(raw).map_err(|e| bad("TETHER_DATABASE_URL", e.to_string()))?;
+            Ok(Self::Postgres(raw.to_owned()))
+        } else if raw.starts_with("sqlite:") {
+            Ok(Self::Sqlite(raw.to_owned()))
+        } else {
+            Err(bad(
+                "TETHER_DATABASE_URL",
+                "expected sqlite://<file> or postgres://user@host/db",
+            ))
+        }
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Sqlite(u) | Self::Postgres(u) => u,
+        }
+    }
+}
+
+/// Where the encryption keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `TETHER_ENCRYPTION_KEYS`.
+    Configured(SecretString),
+    /// A key file, generated with mode 0600 on first start.
+    File(PathBuf),
+}
+
+/// GraphQL request limits.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphqlLimits {
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Deepest selection set.
+    pub max_depth: usize,
+    /// Costliest query.
+    pub max_complexity: usize,
+    /// Most aliases per document.
+    pub max_aliases: usize,
+    /// Whether introspection is allowed.
+    pub introspection: bool,
+    /// Whether GraphiQL is served.
+    pub graphiql: bool,
+}
+
+/// Log output.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// JSON lines instead of human-readable output.
+    pub json: bool,
+    /// A tracing filter.
+    pub filter: String,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the API binds (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The database.
+    pub database: DatabaseUrl,
+    /// Pool size.
+    pub database_max_connections: u32,
+    /// Redis, in production mode.
+    pub redis_url: Option<Url>,
+    /// Encryption keys.
+    pub keys: KeySource,
+    /// Outbound network policy for user-supplied URLs.
+    pub network: NetworkPolicy,
+    /// Provider endpoints.
+    pub endpoints: Endpoints,
+    /// GraphQL limits and switches.
+    pub graphql: GraphqlLimits,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+impl Settings {
+    /// Loads defaults, then `tether.toml` (or the file named by `TETHER_CONFIG`), then `TETHER_*`.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("TETHER_CONFIG").unwrap_or_else(|_| "tether.toml".into());
+        let figment = Figment::from(Serialized::defaults(RawSettings::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("TETHER_").ignore(&["CONFIG"]));
+        let raw: RawSettings = figment.extract().map_err(|e| {
+            let setting = e
+                .path
+                .first()
+                .map(|p| format!("TETHER_{}", p.to_ascii_uppercase()))
+                .unwrap_or_else(|| file.clone());
+            bad(&setting, e.kind.to_string())
+        })?;
+        Self::from_raw(raw)
+    }
+
+    /// Validates raw settings.
+    pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
+        let listen = raw
+            .listen
+            .parse()
+            .map_err(|_| bad("TETHER_LISTEN", format!("{:?} is not host:port", raw.listen)))?;
+        let database = DatabaseUrl::parse(&raw.database_url)?;
+        if raw.database_max_connections == 0 {
+            return Err(bad("TETHER_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        let redis_url = raw
+            .redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                Url::parse(s)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "redis" | "rediss"))
+                    .ok_or_else(|| bad("TETHER_REDIS_URL", "expected redis://host:port"))
+            })
+            .transpose()?;
+        let keys = match raw.encryption_keys.filter(|k| !k.trim().is_empty()) {
+            Some(spec) => {
+                let spec = SecretString::from(spec);
+                entities::Keyring::parse(&spec)
+                    .map_err(|e| bad("TETHER_ENCRYPTION_KEYS", e.to_string()))?;
+                KeySource::Configured(spec)
+            }
+            None => KeySource::File(PathBuf::from(raw.key_file)),
+        };
+        let url = |setting: &str, value: &str| {
+            Url::parse(value.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| bad(setting, format!("{value:?} is not an http(s) URL")))
+        };
+        let endpoints = Endpoints {
+            github_api: url("TETHER_GITHUB_API_URL", &raw.github_api_url)?,
+            github_web: url("TETHER_GITHUB_WEB_URL", &raw.github_web_url)?,
+            gitlab: url("TETHER_GITLAB_URL", &raw.gitlab_url)?,
+            bitbucket_api: url("TETHER_BITBUCKET_API_URL", &raw.bitbucket_api_url)?,
+            azure_devops: raw
+                .azure_devops_url
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| url("TETHER_AZURE_DEVOPS_URL", s))
+                .transpose()?,
+        };
+        let embedded = redis_url.is_none();
+        for (setting, value) in [
+            ("TETHER_MAX_BODY_BYTES", raw.max_body_bytes),
+            ("TETHER_MAX_DEPTH", raw.max_depth),
+            ("TETHER_MAX_COMPLEXITY", raw.max_complexity),
+            ("TETHER_MAX_ALIASES", raw.max_aliases),
+        ] {
+            if value == 0 {
+                return Err(bad(setting, "must be at least 1"));
+            }
+        }
+        let json = match raw.log_format.as_str() {
+            "json" => true,
+            "pretty" => false,
+            other => return Err(bad("TETHER_LOG_FORMAT", format!("{other:?}: use pretty or json"))),
+        };
+        Ok(Self {
+            listen,
+            database,
+            database_max_connections: raw.database_max_connections,
+            redis_url,
+            keys,
+            network: NetworkPolicy {
+                allow_private_networks: raw.allow_private_networks,
+            },
+            endpoints,
+            graphql: GraphqlLimits {
+                max_body_bytes: raw.max_body_bytes,
+                max_depth: raw.max_depth,
+                max_complexity: raw.max_complexity,
+                max_aliases: raw.max_aliases,
+                introspection: raw.introspection.unwrap_or(embedded),
+                graphiql: raw.graphiql.unwrap_or(embedded),
+            },
+            log: LogSettings {
+                json,
+                filter: raw.log,
+            },
+        })
+    }
+
+    /// Embedded mode: no Redis, everything in one process.
+    pub fn is_embedded(&self) -> bool {
+        self.redis_url.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let settings = Settings::from_raw(RawSettings::default()).unwrap();
+        assert!(settings.is_embedded());
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert!(settings.graphql.introspection && settings.graphql.graphiql);
+        assert!(matches!(settings.keys, KeySource::File(_)));
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut RawSettings)>)> = vec![
+            ("TETHER_LISTEN", Box::new(|r| r.listen = "nope".into())),
+            ("TETHER_DATABASE_URL", Box::new(|r| r.database_url = "mysql://x".into())),
+            ("TETHER_REDIS_URL", Box::new(|r| r.redis_url = Some("http://x".into()))),
+            ("TETHER_ENCRYPTION_KEYS", Box::new(|r| r.encryption_keys = Some("k1:short".into()))),
+            ("TETHER_GITLAB_URL", Box::new(|r| r.gitlab_url = "gitlab.com".into())),
+            ("TETHER_LOG_FORMAT", Box::new(|r| r.log_format = "xml".into())),
+        ];
+        for (setting, mutate) in cases {
+            let mut raw = RawSettings::default();
+            mutate(&mut raw);
+            let err = Settings::from_raw(raw).unwrap_err();
+            assert_eq!(err.setting, setting);
+        }
+    }
+
+    #[test]
+    fn redis_switches_off_development_conveniences() {
+        let raw = RawSettings {
+            redis_url: Some("redis://127.0.0.1:6379".into()),
+            ..RawSettings::default()
+        };
+        let settings = Settings::from_raw(raw).unwrap();
+        assert!(!settings.graphql.introspection && !settings.graphql.graphiql);
+    }
+}

@@ -1,0 +1,81 @@
+//! Relay cursor pagination over any entity with a time-ordered uuid primary key.
+
+use super::errors::{ApiError, ApiResult};
+use super::ids::IdCursor;
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{OutputType, SimpleObject};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
+
+/// Page size when `first` is omitted.
+pub const DEFAULT_PAGE: u64 = 50;
+/// Largest page.
+pub const MAX_PAGE: i32 = 100;
+
+/// Extra fields on every connection type.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct Totals {
+    /// How many items match, across all pages.
+    pub total_count: u64,
+}
+
+/// A page of `N`.
+pub type Page<N> = Connection<IdCursor, N, Totals>;
+
+/// Validated forward-pagination arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct PageArgs {
+    first: u64,
+    after: Option<IdCursor>,
+}
+
+impl PageArgs {
+    /// Checks `first` (1–100) and decodes `after`.
+    pub fn parse(first: Option<i32>, after: Option<String>) -> ApiResult<Self> {
+        let first = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if (1..=MAX_PAGE).contains(&n) => n as u64,
+            Some(n) => {
+                return Err(ApiError::BadUserInput(format!(
+                    "first must be between 1 and {MAX_PAGE} (got {n})"
+                )));
+            }
+        };
+        let after = after
+            .map(|c| IdCursor::decode_cursor(&c))
+            .transpose()
+            .map_err(|_| ApiError::BadUserInput("after is not a valid cursor".into()))?;
+        Ok(Self { first, after })
+    }
+}
+
+/// Lists `select` by ascending `id`, one page after the cursor, mapping rows to nodes.
+pub async fn paginate<E, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    args: PageArgs,
+    key: impl Fn(&E::Model) -> uuid::Uuid,
+    to_node: impl Fn(E::Model) -> N,
+) -> ApiResult<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+{
+    let total_count = select.clone().count(db).await?;
+    let mut query = select.order_by_asc(id).limit(args.first + 1);
+    if let Some(IdCursor(after)) = args.after {
+        query = query.filter(id.gt(after));
+    }
+    let mut rows = query.all(db).await?;
+    let has_next = rows.len() as u64 > args.first;
+    rows.truncate(args.first as usize);
+    let mut page = Connection::with_additional_fields(args.after.is_some(), has_next, Totals { total_count });
+    for row in rows {
+        page.edges.push(Edge::new(IdCursor(key(&row)), to_node(row)));
+    }
+    Ok(page)
+}

@@ -1,0 +1,16 @@
+//! GraphQL object types, kept apart from the entities they present.
+
+pub mod account;
+pub mod connection;
+pub mod enums;
+pub mod finding;
+pub mod node;
+pub mod repository;
+pub mod user_error;
+
+pub use account::{ApiTokenNode, LinkedAccountNode, OrganizationNode, UserNode, ViewerNode};
+pub use connection::ConnectionNode;
+pub use finding::FindingNode;
+pub use node::Node;
+pub use repository::RepositoryNode;
+pub use user_error::{UserError, UserErrorCode};

@@ -1,0 +1,132 @@
+//! The `Repository` GraphQL type.
+
+use super::connection::ConnectionNode;
+use super::enums::{Provider, RepositoryState, Visibility};
+use super::finding::FindingNode;
+use crate::graphql::context::{state, viewer};
+use crate::graphql::errors::{ApiError, ApiResult};
+use crate::graphql::ids::{Kind, encode};
+use crate::graphql::loaders::ConnectionLoader;
+use crate::graphql::pagination::{Page, PageArgs, paginate};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entities::{finding, repository};
+use sea_orm::{ColumnTrait, QueryFilter};
+
+/// A repository, identified by its provider's stable id.
+pub struct RepositoryNode(pub repository::Model);
+
+#[Object(name = "Repository")]
+impl RepositoryNode {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        encode(Kind::Repository, self.0.id)
+    }
+    /// The provider.
+    async fn provider(&self) -> Provider {
+        self.0.provider.into()
+    }
+    /// The provider's stable id for it.
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
+    }
+    /// Short name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Full path, e.g. `ghost/mygroup/api`.
+    async fn full_name(&self) -> &str {
+        &self.0.full_name
+    }
+    /// Web page.
+    async fn web_url(&self) -> Option<&str> {
+        self.0.web_url.as_deref()
+    }
+    /// HTTPS clone URL.
+    async fn clone_url(&self) -> Option<&str> {
+        self.0.clone_url.as_deref()
+    }
+    /// Default branch.
+    async fn default_branch(&self) -> Option<&str> {
+        self.0.default_branch.as_deref()
+    }
+    /// Visibility.
+    async fn visibility(&self) -> Visibility {
+        self.0.visibility.into()
+    }
+    /// Archived upstream.
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+    /// A fork.
+    async fn fork(&self) -> bool {
+        self.0.fork
+    }
+    /// Main language.
+    async fn language(&self) -> Option<&str> {
+        self.0.language.as_deref()
+    }
+    /// Size in KiB.
+    async fn size_kb(&self) -> Option<i64> {
+        self.0.size_kb
+    }
+    /// Topics.
+    async fn topics(&self) -> Vec<String> {
+        self.0.topic_list()
+    }
+    /// Last push or activity.
+    async fn last_pushed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_pushed_at
+    }
+    /// Head commit of the default branch.
+    async fn head_commit_sha(&self) -> Option<&str> {
+        self.0.head_commit_sha.as_deref()
+    }
+    /// Active, gone upstream, or detached from a deleted connection.
+    async fn state(&self) -> RepositoryState {
+        self.0.state.into()
+    }
+    /// Whether the analysis engine should scan it.
+    async fn scan_enabled(&self) -> bool {
+        self.0.scan_enabled
+    }
+    /// First discovered.
+    async fn first_seen_at(&self) -> DateTime<Utc> {
+        self.0.first_seen_at
+    }
+    /// Metadata last refreshed.
+    async fn refreshed_at(&self) -> DateTime<Utc> {
+        self.0.refreshed_at
+    }
+    /// Its connection; null once detached.
+    async fn connection(&self, ctx: &Context<'_>) -> ApiResult<Option<ConnectionNode>> {
+        let Some(id) = self.0.connection_id else {
+            return Ok(None);
+        };
+        let loader = ctx
+            .data::<DataLoader<ConnectionLoader>>()
+            .map_err(|_| ApiError::Internal("connection loader missing".into()))?;
+        let found = loader
+            .load_one(id)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(found
+            .filter(|c| c.organization_id == self.0.organization_id)
+            .map(ConnectionNode))
+    }
+    /// Findings of the analysis engine, oldest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 100) as usize * child_complexity")]
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Page<FindingNode>> {
+        let viewer = viewer(ctx)?;
+        let args = PageArgs::parse(first, after)?;
+        let select = finding::Entity::find_in_org(viewer.organization_id)
+            .filter(finding::Column::RepositoryId.eq(self.0.id));
+        paginate(&state(ctx)?.db, select, finding::Column::Id, args, |f| f.id, FindingNode).await
+    }
+}

@@ -1,0 +1,286 @@
+//! Creating, re-crediting, syncing and deleting connections. Creation checks the scope and the
+//! credential live before anything is stored; deletion detaches repositories, never deletes them.
+
+use super::accounts::is_unique_violation;
+use crate::auth::Viewer;
+use crate::graphql::errors::ApiError;
+use crate::graphql::types::user_error::from_check;
+use crate::graphql::types::{UserError, UserErrorCode};
+use crate::state::AppState;
+use chrono::Utc;
+use entities::{ConnectionStatus, Provider, RepositoryState, connection, repository};
+use jobs::providers::Credential;
+use jobs::{AccessToken, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope, WorkspaceId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use uuid::Uuid;
+
+/// A mutation's outcome: a user error to report, or an API error to raise.
+pub enum Failure {
+    /// Expected, reported in `userErrors`.
+    User(UserError),
+    /// Unexpected or not permitted, raised as a GraphQL error.
+    Api(ApiError),
+}
+
+impl From<sea_orm::DbErr> for Failure {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+impl From<UserError> for Failure {
+    fn from(err: UserError) -> Self {
+        Self::User(err)
+    }
+}
+
+/// A connection to create, already parsed.
+pub struct NewConnection {
+    /// What it covers.
+    pub scope: Scope,
+    /// The credential to check (and store, except for GitHub).
+    pub credential: Credential,
+    /// Whether the credential is stored with the connection (GitHub uses the app's key).
+    pub store_credential: bool,
+    /// A name chosen by the user.
+    pub name: Option<String>,
+}
+
+fn provider_of(scope: &Scope) -> Provider {
+    match scope {
+        Scope::GitlabGroup { .. } => Provider::Gitlab,
+        Scope::BitbucketWorkspace(_) => Provider::Bitbucket,
+        Scope::AzureOrganization(_) => Provider::AzureDevops,
+        Scope::GithubInstallation(_) => Provider::Github,
+    }
+}
+
+/// The input fields a scope's errors are reported on: (scope field, URL field).
+fn fields_of(scope: &Scope) -> (&'static str, Option<&'static str>) {
+    match scope {
+        Scope::GitlabGroup { instance, .. } => ("groupPath", instance.as_ref().map(|_| "instanceUrl")),
+        Scope::BitbucketWorkspace(_) => ("workspaceId", None),
+        Scope::AzureOrganization(_) => ("organizationUrl", Some("organizationUrl")),
+        Scope::GithubInstallation(_) => ("installationId", None),
+    }
+}
+
+/// Checks a connection name chosen by the user.
+pub fn parse_name(raw: Option<&str>) -> Result<Option<String>, UserError> {
+    match raw.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(name) if name.chars().count() <= 100 => Ok(Some(name.to_owned())),
+        Some(_) => Err(UserError::new(
+            Some("name"),
+            UserErrorCode::InvalidInput,
+            "the name must be at most 100 characters long",
+        )),
+    }
+}
+
+fn duplicate() -> UserError {
+    UserError::new(
+        None,
+        UserErrorCode::DuplicateConnection,
+        "this organization already has a connection for that scope",
+    )
+}
+
+/// Validates `new` live and stores it, re-attaching repositories of an earlier connection to
+/// the same scope.
+pub async fn create(state: &AppState, viewer: &Viewer, new: NewConnection) -> Result<connection::Model, Failure> {
+    let identity = new.scope.identity(&state.endpoints);
+    let existing = connection::Entity::find_in_org(viewer.organization_id)
+        .filter(connection::Column::ScopeKey.eq(&identity.key))
+        .one(&state.db)
+        .await?;
+    if existing.is_some() {
+        return Err(duplicate().into());
+    }
+    let (scope_field, url_field) = fields_of(&new.scope);
+    let validated = state
+        .providers
+        .for_scope(&new.scope)
+        .validate(&new.scope, &new.credential)
+        .await
+        .map_err(|e| from_check(e, scope_field, url_field))?;
+
+    let id = entities::new_id();
+    let now = Utc::now();
+    let mut row = connection::ActiveModel {
+        id: Set(id),
+        organization_id: Set(viewer.organization_id),
+        provider: Set(provider_of(&new.scope)),
+        name: Set(new.name.unwrap_or(validated.display_name)),
+        status: Set(ConnectionStatus::Pending),
+        status_message: Set(Some("Connected; waiting for the first discovery".to_owned())),
+        scope_key: Set(identity.key.clone()),
+        host: Set(identity.host),
+        group_path: Set(None),
+        workspace_id: Set(None),
+        organization_url: Set(None),
+        instance_url: Set(None),
+        installation_id: Set(None),
+        credential: Set(None),
+        credential_email: Set(None),
+        token_hint: Set(None),
+        last_discovered_at: Set(None),
+        next_discovery_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    match &new.scope {
+        Scope::GitlabGroup { instance, group } => {
+            row.group_path = Set(Some(group.as_str().to_owned()));
+            row.instance_url = Set(instance.as_ref().map(|i| i.as_str().to_owned()));
+        }
+        Scope::BitbucketWorkspace(ws) => row.workspace_id = Set(Some(ws.as_str().to_owned())),
+        Scope::AzureOrganization(org) => row.organization_url = Set(Some(org.as_str().to_owned())),
+        Scope::GithubInstallation(inst) => row.installation_id = Set(Some(inst.get())),
+    }
+    if new.store_credential {
+        let sealed = state.keyring.seal(new.credential.token.secret(), connection::credential_context(id));
+        row.credential = Set(Some(sealed));
+        row.credential_email = Set(new.credential.email.as_ref().map(|e| e.as_str().to_owned()));
+        row.token_hint = Set(Some(new.credential.token.hint()));
+    }
+
+    let txn = state.db.begin().await?;
+    let inserted = match row.insert(&txn).await {
+        Ok(model) => model,
+        Err(err) if is_unique_violation(&err) => return Err(duplicate().into()),
+        Err(err) => return Err(err.into()),
+    };
+    let reattached = repository::Entity::update_many()
+        .col_expr(repository::Column::ConnectionId, Expr::value(id))
+        .col_expr(repository::Column::State, Expr::value(RepositoryState::Active))
+        .col_expr(repository::Column::ScanEnabled, Expr::value(true))
+        .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
+        .filter(repository::Column::ScopeKey.eq(&identity.key))
+        .filter(repository::Column::ConnectionId.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::info!(
+        connection = %id,
+        organization = %viewer.organization_id,
+        provider = ?inserted.provider,
+        reattached = reattached.rows_affected,
+        "connection created"
+    );
+    Ok(inserted)
+}
+
+/// One connection of the viewer's organization, or NOT_FOUND.
+pub async fn find(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<connection::Model, ApiError> {
+    connection::Entity::find_in_org_by_id(viewer.organization_id, id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Rebuilds the scope of a stored connection.
+fn scope_of(row: &connection::Model) -> Result<Scope, ApiError> {
+    let corrupt = |what: &str| ApiError::Internal(format!("connection {} has a bad {what}", row.id));
+    Ok(match row.provider {
+        Provider::Gitlab => Scope::GitlabGroup {
+            instance: row
+                .instance_url
+                .as_deref()
+                .map(InstanceUrl::parse)
+                .transpose()
+                .map_err(|_| corrupt("instance URL"))?,
+            group: GroupPath::parse(row.group_path.as_deref().unwrap_or_default())
+                .map_err(|_| corrupt("group path"))?,
+        },
+        Provider::Bitbucket => Scope::BitbucketWorkspace(
+            WorkspaceId::parse(row.workspace_id.as_deref().unwrap_or_default())
+                .map_err(|_| corrupt("workspace"))?,
+        ),
+        Provider::AzureDevops => Scope::AzureOrganization(
+            OrganizationUrl::parse(row.organization_url.as_deref().unwrap_or_default())
+                .map_err(|_| corrupt("organization URL"))?,
+        ),
+        Provider::Github => Scope::GithubInstallation(
+            InstallationId::parse(&row.installation_id.unwrap_or_default().to_string())
+                .map_err(|_| corrupt("installation id"))?,
+        ),
+    })
+}
+
+/// Replaces a connection's credential after checking the new one live against its scope.
+pub async fn update_credential(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    token: AccessToken,
+    email: Option<jobs::AccountEmail>,
+) -> Result<connection::Model, Failure> {
+    let row = find(state, viewer, id).await.map_err(Failure::Api)?;
+    if row.provider == Provider::Github {
+        return Err(UserError::new(
+            Some("token"),
+            UserErrorCode::InvalidInput,
+            "GitHub connections authenticate as the Tether GitHub App and have no token to update",
+        )
+        .into());
+    }
+    let scope = scope_of(&row).map_err(Failure::Api)?;
+    let email = match email {
+        Some(email) => Some(email),
+        None => row
+            .credential_email
+            .as_deref()
+            .and_then(|e| jobs::AccountEmail::parse(e, "email").ok()),
+    };
+    let credential = Credential { token, email };
+    let (scope_field, url_field) = fields_of(&scope);
+    state
+        .providers
+        .for_scope(&scope)
+        .validate(&scope, &credential)
+        .await
+        .map_err(|e| from_check(e, scope_field, url_field))?;
+    let now = Utc::now();
+    let was_unauthorized = row.status == ConnectionStatus::Unauthorized;
+    let mut active: connection::ActiveModel = row.into();
+    active.credential = Set(Some(state.keyring.seal(credential.token.secret(), connection::credential_context(id))));
+    active.credential_email = Set(credential.email.as_ref().map(|e| e.as_str().to_owned()));
+    active.token_hint = Set(Some(credential.token.hint()));
+    active.updated_at = Set(now);
+    if was_unauthorized {
+        active.status = Set(ConnectionStatus::Pending);
+        active.status_message = Set(Some("Credential updated; waiting for discovery".to_owned()));
+        active.next_discovery_at = Set(Some(now));
+    }
+    Ok(active.update(&state.db).await?)
+}
+
+/// Asks for a discovery as soon as possible.
+pub async fn request_sync(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<connection::Model, ApiError> {
+    let row = find(state, viewer, id).await?;
+    let now = Utc::now();
+    let mut active: connection::ActiveModel = row.into();
+    active.next_discovery_at = Set(Some(now));
+    active.updated_at = Set(now);
+    Ok(active.update(&state.db).await?)
+}
+
+/// Deletes a connection; its repositories become DETACHED with scanning off, findings kept.
+pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid, ApiError> {
+    let row = find(state, viewer, id).await?;
+    let txn = state.db.begin().await?;
+    let detached = repository::Entity::update_many()
+        .col_expr(repository::Column::ConnectionId, Expr::value(Option::<Uuid>::None))
+        .col_expr(repository::Column::State, Expr::value(RepositoryState::Detached))
+        .col_expr(repository::Column::ScanEnabled, Expr::value(false))
+        .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
+        .filter(repository::Column::ConnectionId.eq(id))
+        .exec(&txn)
+        .await?;
+    connection::Entity::delete_by_id(row.id).exec(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(connection = %id, detached = detached.rows_affected, "connection deleted");
+    Ok(id)
+}

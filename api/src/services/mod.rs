@@ -1,0 +1,4 @@
+//! Business operations behind the resolvers (and the CLI): accounts and connections.
+
+pub mod accounts;
+pub mod connections;

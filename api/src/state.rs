@@ -1,0 +1,22 @@
+//! What every request handler and resolver shares.
+
+use crate::auth::LoginThrottle;
+use entities::Keyring;
+use jobs::{Endpoints, Providers};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Credential encryption keys.
+    pub keyring: Arc<Keyring>,
+    /// Provider clients.
+    pub providers: Providers,
+    /// Provider endpoints (scope identities depend on them).
+    pub endpoints: Endpoints,
+    /// Login throttle.
+    pub throttle: Arc<LoginThrottle>,
+}
