@@ -92,7 +92,9 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::Api => {
             let state = build_state(&settings, false).await?;
-            Application::with_state(settings, state)?.run_until_stopped().await?;
+            Application::with_state(settings, state)?
+                .run_until_stopped()
+                .await?;
         }
         Command::Migrate => {
             let db = db::connect(&settings.database, 1).await?;
@@ -100,7 +102,9 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             println!("migrations applied");
         }
         Command::PrintSchema => print!("{}", graphql::sdl()),
-        Command::Keys { command: KeysCommand::Rotate } => {
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
             let db = db::connect(&settings.database, 2).await?;
             db::migrate(&db).await?;
             let (ring, report) = keys::rotate(&db, &settings.keys).await?;
@@ -111,7 +115,13 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 report.current
             );
         }
-        Command::Admin { command: AdminCommand::CreateUser { email, organization } } => {
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    email,
+                    organization,
+                },
+        } => {
             let password = match std::env::var("TETHER_ADMIN_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -121,8 +131,18 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 }
             };
             let state = build_state(&settings, true).await?;
-            match accounts::create_account(&state.db, &email, SecretString::from(password), &organization).await {
-                Ok(account) => println!("created {} owning {:?}", account.user.email, account.organization.name),
+            match accounts::create_account(
+                &state.db,
+                &email,
+                SecretString::from(password),
+                &organization,
+            )
+            .await
+            {
+                Ok(account) => println!(
+                    "created {} owning {:?}",
+                    account.user.email, account.organization.name
+                ),
                 Err(SignUpFailure::User(err)) => return Err(CliError::Refused(err.message)),
                 Err(SignUpFailure::Db(err)) => return Err(err.into()),
             }

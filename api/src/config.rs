@@ -213,10 +213,12 @@ impl Settings {
 
     /// Validates raw settings.
     pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
-        let listen = raw
-            .listen
-            .parse()
-            .map_err(|_| bad("TETHER_LISTEN", format!("{:?} is not host:port", raw.listen)))?;
+        let listen = raw.listen.parse().map_err(|_| {
+            bad(
+                "TETHER_LISTEN",
+                format!("{:?} is not host:port", raw.listen),
+            )
+        })?;
         let database = DatabaseUrl::parse(&raw.database_url)?;
         if raw.database_max_connections == 0 {
             return Err(bad("TETHER_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
@@ -274,7 +276,12 @@ impl Settings {
         let json = match raw.log_format.as_str() {
             "json" => true,
             "pretty" => false,
-            other => return Err(bad("TETHER_LOG_FORMAT", format!("{other:?}: use pretty or json"))),
+            other => {
+                return Err(bad(
+                    "TETHER_LOG_FORMAT",
+                    format!("{other:?}: use pretty or json"),
+                ));
+            }
         };
         Ok(Self {
             listen,
@@ -322,13 +329,29 @@ mod tests {
 
     #[test]
     fn each_bad_setting_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut RawSettings)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut RawSettings)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("TETHER_LISTEN", Box::new(|r| r.listen = "nope".into())),
-            ("TETHER_DATABASE_URL", Box::new(|r| r.database_url = "mysql://x".into())),
-            ("TETHER_REDIS_URL", Box::new(|r| r.redis_url = Some("http://x".into()))),
-            ("TETHER_ENCRYPTION_KEYS", Box::new(|r| r.encryption_keys = Some("k1:short".into()))),
-            ("TETHER_GITLAB_URL", Box::new(|r| r.gitlab_url = "gitlab.com".into())),
-            ("TETHER_LOG_FORMAT", Box::new(|r| r.log_format = "xml".into())),
+            (
+                "TETHER_DATABASE_URL",
+                Box::new(|r| r.database_url = "mysql://x".into()),
+            ),
+            (
+                "TETHER_REDIS_URL",
+                Box::new(|r| r.redis_url = Some("http://x".into())),
+            ),
+            (
+                "TETHER_ENCRYPTION_KEYS",
+                Box::new(|r| r.encryption_keys = Some("k1:short".into())),
+            ),
+            (
+                "TETHER_GITLAB_URL",
+                Box::new(|r| r.gitlab_url = "gitlab.com".into()),
+            ),
+            (
+                "TETHER_LOG_FORMAT",
+                Box::new(|r| r.log_format = "xml".into()),
+            ),
         ];
         for (setting, mutate) in cases {
             let mut raw = RawSettings::default();

@@ -105,14 +105,20 @@ pub struct RotationReport {
 }
 
 /// With a key file, adds a new key in front; then re-seals every credential under the newest key.
-pub async fn rotate(db: &DatabaseConnection, source: &KeySource) -> Result<(Keyring, RotationReport), KeyError> {
+pub async fn rotate(
+    db: &DatabaseConnection,
+    source: &KeySource,
+) -> Result<(Keyring, RotationReport), KeyError> {
     let ring = match source {
         KeySource::File(path) => {
             // Refuse to touch a key file that does not load.
             load(source)?;
             let existing = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
             let entry = Keyring::generate_entry(&new_key_id());
-            write_key_file(path, &format!("{}\n{}", entry.expose_secret(), existing.trim()))?;
+            write_key_file(
+                path,
+                &format!("{}\n{}", entry.expose_secret(), existing.trim()),
+            )?;
             load(source)?
         }
         KeySource::Configured(spec) => Keyring::parse(spec)?,
@@ -122,14 +128,19 @@ pub async fn rotate(db: &DatabaseConnection, source: &KeySource) -> Result<(Keyr
 }
 
 /// Re-seals every stored credential that is not under the keyring's primary key.
-pub async fn reseal_all(db: &DatabaseConnection, ring: &Keyring) -> Result<RotationReport, KeyError> {
+pub async fn reseal_all(
+    db: &DatabaseConnection,
+    ring: &Keyring,
+) -> Result<RotationReport, KeyError> {
     let mut report = RotationReport::default();
     let connections = connection::Entity::find()
         .filter(connection::Column::Credential.is_not_null())
         .all(db)
         .await?;
     for row in connections {
-        let Some(sealed) = row.credential.clone() else { continue };
+        let Some(sealed) = row.credential.clone() else {
+            continue;
+        };
         let context = connection::credential_context(row.id);
         match reseal(ring, &sealed, context, "connections", row.id)? {
             Some(fresh) => {
@@ -146,8 +157,14 @@ pub async fn reseal_all(db: &DatabaseConnection, ring: &Keyring) -> Result<Rotat
         .all(db)
         .await?;
     for row in accounts {
-        let Some(sealed) = row.access_token.clone() else { continue };
-        let context = entities::SealContext::new(linked_account::SEAL_TABLE, row.id, linked_account::SEAL_COLUMN);
+        let Some(sealed) = row.access_token.clone() else {
+            continue;
+        };
+        let context = entities::SealContext::new(
+            linked_account::SEAL_TABLE,
+            row.id,
+            linked_account::SEAL_COLUMN,
+        );
         match reseal(ring, &sealed, context, "linked_accounts", row.id)? {
             Some(fresh) => {
                 let mut active: linked_account::ActiveModel = row.into();

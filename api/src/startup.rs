@@ -93,7 +93,11 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, "Tether API listening; GraphQL at /graphql");
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     /// The bound port.

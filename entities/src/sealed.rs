@@ -290,9 +290,15 @@ mod tests {
             .unwrap();
         assert_eq!(opened.expose_secret(), "glpat-secret");
         let other = SealContext::new("connections", Uuid::now_v7(), "credential");
-        assert!(matches!(ring.open(&sealed, other), Err(KeyringError::Tampered)));
+        assert!(matches!(
+            ring.open(&sealed, other),
+            Err(KeyringError::Tampered)
+        ));
         let other_column = SealContext::new("connections", row, "other");
-        assert!(matches!(ring.open(&sealed, other_column), Err(KeyringError::Tampered)));
+        assert!(matches!(
+            ring.open(&sealed, other_column),
+            Err(KeyringError::Tampered)
+        ));
     }
 
     #[test]
@@ -306,7 +312,10 @@ mod tests {
         assert!(!after.is_current(&sealed));
         assert!(after.is_current(&after.seal(&SecretString::from("s"), ctx)));
         let without_old = ring(&new);
-        assert!(matches!(without_old.open(&sealed, ctx), Err(KeyringError::UnknownKey(_))));
+        assert!(matches!(
+            without_old.open(&sealed, ctx),
+            Err(KeyringError::UnknownKey(_))
+        ));
     }
 
     #[test]
@@ -326,7 +335,10 @@ mod tests {
     fn debug_output_never_shows_key_bytes_or_ciphertext() {
         let entry = key("k1");
         let ring = ring(&entry);
-        let sealed = ring.seal(&SecretString::from("s"), SealContext::new("t", Uuid::nil(), "c"));
+        let sealed = ring.seal(
+            &SecretString::from("s"),
+            SealContext::new("t", Uuid::nil(), "c"),
+        );
         let printed = format!("{ring:?} {sealed:?}");
         let key_b64 = entry.split_once(':').unwrap().1;
         assert!(!printed.contains(key_b64));

@@ -10,7 +10,6 @@ pub use error::CheckError;
 pub use net::{HttpClients, NetworkPolicy};
 pub use providers::{Endpoints, ProviderClient, Providers, ValidatedScope};
 pub use scope::{
-    ScopeIdentity,
     AccessToken, AccountEmail, GroupPath, InstallationId, InstanceUrl, InvalidInput,
-    OrganizationUrl, Scope, WorkspaceId,
+    OrganizationUrl, Scope, ScopeIdentity, WorkspaceId,
 };

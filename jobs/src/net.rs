@@ -133,9 +133,12 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if let Some(refusal) = addrs.iter().find_map(|a| verdict(a.ip())) {
-                return Err(Box::new(Blocked { host, refusal }) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(Blocked { host, refusal }) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -255,7 +258,13 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for ip in ["140.82.112.3", "8.8.8.8", "2606:4700::1111", "172.32.0.1", "100.128.0.1"] {
+        for ip in [
+            "140.82.112.3",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "172.32.0.1",
+            "100.128.0.1",
+        ] {
             assert_eq!(v(ip), None, "{ip}");
         }
     }
@@ -320,7 +329,10 @@ mod tests {
         let err = strict.vet(&url, "instanceUrl").await.unwrap_err();
         assert_eq!(err.code(), "INVALID_INPUT");
         assert!(err.to_string().contains("loopback"), "{err}");
-        let open = HttpClients::new(NetworkPolicy { allow_private_networks: true }).unwrap();
+        let open = HttpClients::new(NetworkPolicy {
+            allow_private_networks: true,
+        })
+        .unwrap();
         assert!(open.vet(&url, "instanceUrl").await.is_ok());
     }
 
@@ -328,7 +340,12 @@ mod tests {
     async fn the_guarded_client_refuses_to_connect_to_loopback_names() {
         let strict = HttpClients::new(NetworkPolicy::default()).unwrap();
         // Resolution is refused inside our resolver, before any connection is attempted.
-        let err = strict.guarded().get("https://localhost:9/").send().await.unwrap_err();
+        let err = strict
+            .guarded()
+            .get("https://localhost:9/")
+            .send()
+            .await
+            .unwrap_err();
         assert!(err.is_connect() || err.is_request(), "{err:?}");
         let chain = format!("{err:?}").to_lowercase();
         assert!(chain.contains("loopback"), "{chain}");

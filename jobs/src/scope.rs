@@ -41,7 +41,10 @@ impl AccessToken {
             return Err(InvalidInput::new("token", "the token is empty"));
         }
         if raw.len() > 2048 {
-            return Err(InvalidInput::new("token", "the token is longer than 2048 characters"));
+            return Err(InvalidInput::new(
+                "token",
+                "the token is longer than 2048 characters",
+            ));
         }
         if !raw.chars().all(|c| c.is_ascii_graphic()) {
             return Err(InvalidInput::new(
@@ -206,7 +209,10 @@ fn parse_http_url(raw: &str, field: &'static str) -> Result<Url, InvalidInput> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(InvalidInput::new(field, "the URL must not have a query or fragment"));
+        return Err(InvalidInput::new(
+            field,
+            "the URL must not have a query or fragment",
+        ));
     }
     Ok(url)
 }
@@ -290,10 +296,16 @@ impl OrganizationUrl {
                        or your Azure DevOps Server collection URL";
         if host == "dev.azure.com" {
             let [org] = segments.as_slice() else {
-                return Err(InvalidInput::new(field, format!("expected one organization name after dev.azure.com: {example}")));
+                return Err(InvalidInput::new(
+                    field,
+                    format!("expected one organization name after dev.azure.com: {example}"),
+                ));
             };
             if !valid_azure_org(org) || url.scheme() != "https" {
-                return Err(InvalidInput::new(field, format!("{org:?} is not a valid organization name: {example}")));
+                return Err(InvalidInput::new(
+                    field,
+                    format!("{org:?} is not a valid organization name: {example}"),
+                ));
             }
             return Ok(Self {
                 url: Url::parse(&format!("https://dev.azure.com/{org}"))
@@ -458,9 +470,22 @@ mod tests {
 
     #[test]
     fn group_paths_follow_gitlab_rules() {
-        assert_eq!(GroupPath::parse(" /ghost/mygroup/ ").unwrap().as_str(), "ghost/mygroup");
+        assert_eq!(
+            GroupPath::parse(" /ghost/mygroup/ ").unwrap().as_str(),
+            "ghost/mygroup"
+        );
         assert!(GroupPath::parse("ghost/sub.group/x_y-z").is_ok());
-        for bad in ["", "/", "ghost//x", "-ghost", "ghost/x.git", "gh ost", "ghost/é", "a/b?c", "ghost/."] {
+        for bad in [
+            "",
+            "/",
+            "ghost//x",
+            "-ghost",
+            "ghost/x.git",
+            "gh ost",
+            "ghost/é",
+            "a/b?c",
+            "ghost/.",
+        ] {
             let err = GroupPath::parse(bad).unwrap_err();
             assert_eq!(err.field, "groupPath", "{bad}");
         }
@@ -470,8 +495,18 @@ mod tests {
     fn workspace_ids_are_slugs() {
         assert_eq!(WorkspaceId::parse(" Ghost ").unwrap().as_str(), "ghost");
         assert!(WorkspaceId::parse("ghost-team_2").is_ok());
-        for bad in ["", "ghost/repo", "gh ost", "-x", "https://bitbucket.org/ghost"] {
-            assert_eq!(WorkspaceId::parse(bad).unwrap_err().field, "workspaceId", "{bad}");
+        for bad in [
+            "",
+            "ghost/repo",
+            "gh ost",
+            "-x",
+            "https://bitbucket.org/ghost",
+        ] {
+            assert_eq!(
+                WorkspaceId::parse(bad).unwrap_err().field,
+                "workspaceId",
+                "{bad}"
+            );
         }
     }
 
@@ -483,7 +518,8 @@ mod tests {
         let vs = OrganizationUrl::parse("https://Ghost.visualstudio.com").unwrap();
         assert_eq!(vs.organization(), "ghost");
         assert_eq!(vs.identity(), cloud.identity());
-        let server = OrganizationUrl::parse("https://tfs.example.com/tfs/DefaultCollection").unwrap();
+        let server =
+            OrganizationUrl::parse("https://tfs.example.com/tfs/DefaultCollection").unwrap();
         assert_eq!(server.hosting(), AzureHosting::Server);
         assert_eq!(server.organization(), "DefaultCollection");
         for bad in [
@@ -497,7 +533,11 @@ mod tests {
             "https://user:pw@dev.azure.com/ghost",
             "https://dev.azure.com/ghost?x=1",
         ] {
-            assert_eq!(OrganizationUrl::parse(bad).unwrap_err().field, "organizationUrl", "{bad}");
+            assert_eq!(
+                OrganizationUrl::parse(bad).unwrap_err().field,
+                "organizationUrl",
+                "{bad}"
+            );
         }
     }
 
@@ -513,17 +553,33 @@ mod tests {
     #[test]
     fn scope_identities_ignore_case_and_url_form() {
         let endpoints = crate::Endpoints::default();
-        let a = Scope::GitlabGroup { instance: None, group: GroupPath::parse("Ghost/MyGroup").unwrap() };
-        let b = Scope::GitlabGroup { instance: None, group: GroupPath::parse("ghost/mygroup/").unwrap() };
+        let a = Scope::GitlabGroup {
+            instance: None,
+            group: GroupPath::parse("Ghost/MyGroup").unwrap(),
+        };
+        let b = Scope::GitlabGroup {
+            instance: None,
+            group: GroupPath::parse("ghost/mygroup/").unwrap(),
+        };
         assert_eq!(a.identity(&endpoints), b.identity(&endpoints));
-        assert_eq!(a.identity(&endpoints).key, "gitlab:gitlab.com:ghost/mygroup");
+        assert_eq!(
+            a.identity(&endpoints).key,
+            "gitlab:gitlab.com:ghost/mygroup"
+        );
         let self_hosted = Scope::GitlabGroup {
             instance: Some(InstanceUrl::parse("https://git.example.com:8443").unwrap()),
             group: GroupPath::parse("ghost/mygroup").unwrap(),
         };
-        assert_eq!(self_hosted.identity(&endpoints).host, "git.example.com:8443");
-        let dev = Scope::AzureOrganization(OrganizationUrl::parse("https://dev.azure.com/Ghost").unwrap());
-        let vs = Scope::AzureOrganization(OrganizationUrl::parse("https://ghost.visualstudio.com").unwrap());
+        assert_eq!(
+            self_hosted.identity(&endpoints).host,
+            "git.example.com:8443"
+        );
+        let dev = Scope::AzureOrganization(
+            OrganizationUrl::parse("https://dev.azure.com/Ghost").unwrap(),
+        );
+        let vs = Scope::AzureOrganization(
+            OrganizationUrl::parse("https://ghost.visualstudio.com").unwrap(),
+        );
         assert_eq!(dev.identity(&endpoints), vs.identity(&endpoints));
     }
 

@@ -60,7 +60,11 @@ enum LinkedAccounts {
 }
 
 fn id<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).uuid().not_null().primary_key().to_owned()
+    ColumnDef::new(name)
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 fn fk(
@@ -85,7 +89,11 @@ impl MigrationTrait for Migration {
                     .table(Organizations::Table)
                     .col(id(Organizations::Id))
                     .col(ColumnDef::new(Organizations::Name).string().not_null())
-                    .col(ColumnDef::new(Organizations::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Organizations::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -96,7 +104,11 @@ impl MigrationTrait for Migration {
                     .col(id(Users::Id))
                     .col(ColumnDef::new(Users::Email).string().not_null())
                     .col(ColumnDef::new(Users::PasswordHash).string().not_null())
-                    .col(ColumnDef::new(Users::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Users::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -115,10 +127,18 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Memberships::Table)
                     .col(id(Memberships::Id))
-                    .col(ColumnDef::new(Memberships::OrganizationId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Memberships::OrganizationId)
+                            .uuid()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Memberships::UserId).uuid().not_null())
                     .col(ColumnDef::new(Memberships::Role).string_len(8).not_null())
-                    .col(ColumnDef::new(Memberships::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Memberships::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .foreign_key(&mut fk(
                         "fk_memberships_organization",
                         (Memberships::Table, Memberships::OrganizationId),
@@ -161,11 +181,31 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ApiTokens::UserId).uuid().not_null())
                     .col(ColumnDef::new(ApiTokens::Kind).string_len(8).not_null())
                     .col(ColumnDef::new(ApiTokens::Name).string().not_null())
-                    .col(ColumnDef::new(ApiTokens::TokenHash).string_len(64).not_null())
-                    .col(ColumnDef::new(ApiTokens::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(ApiTokens::ExpiresAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(ApiTokens::RevokedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(ApiTokens::LastUsedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(ApiTokens::TokenHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiTokens::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiTokens::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiTokens::RevokedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiTokens::LastUsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(&mut fk(
                         "fk_api_tokens_organization",
                         (ApiTokens::Table, ApiTokens::OrganizationId),
@@ -204,11 +244,23 @@ impl MigrationTrait for Migration {
                     .table(LinkedAccounts::Table)
                     .col(id(LinkedAccounts::Id))
                     .col(ColumnDef::new(LinkedAccounts::UserId).uuid().not_null())
-                    .col(ColumnDef::new(LinkedAccounts::Provider).string_len(16).not_null())
-                    .col(ColumnDef::new(LinkedAccounts::ExternalId).string().not_null())
+                    .col(
+                        ColumnDef::new(LinkedAccounts::Provider)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LinkedAccounts::ExternalId)
+                            .string()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(LinkedAccounts::Login).string().not_null())
                     .col(ColumnDef::new(LinkedAccounts::AccessToken).text().null())
-                    .col(ColumnDef::new(LinkedAccounts::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(LinkedAccounts::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .foreign_key(&mut fk(
                         "fk_linked_accounts_user",
                         (LinkedAccounts::Table, LinkedAccounts::UserId),
@@ -238,7 +290,9 @@ impl MigrationTrait for Migration {
             Users::Table.into_iden(),
             Organizations::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -100,11 +100,17 @@ enum DiscoveryRuns {
 }
 
 fn ts<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 fn ts_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
 }
 
 fn text_null<T: IntoIden>(name: T) -> ColumnDef {
@@ -112,7 +118,11 @@ fn text_null<T: IntoIden>(name: T) -> ColumnDef {
 }
 
 fn counter<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).big_integer().not_null().default(0).to_owned()
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .to_owned()
 }
 
 fn fk(
@@ -129,7 +139,12 @@ fn fk(
         .to_owned()
 }
 
-fn index(name: &str, table: impl IntoIden, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+fn index(
+    name: &str,
+    table: impl IntoIden,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut stmt = Index::create().name(name).table(table).to_owned();
     for col in cols {
         stmt.col(Alias::new(*col));
@@ -147,11 +162,28 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Connections::Table)
-                    .col(ColumnDef::new(Connections::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(Connections::OrganizationId).uuid().not_null())
-                    .col(ColumnDef::new(Connections::Provider).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Connections::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::OrganizationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::Provider)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Connections::Name).string().not_null())
-                    .col(ColumnDef::new(Connections::Status).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Connections::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(text_null(Connections::StatusMessage))
                     .col(ColumnDef::new(Connections::ScopeKey).string().not_null())
                     .col(ColumnDef::new(Connections::Host).string().not_null())
@@ -159,7 +191,11 @@ impl MigrationTrait for Migration {
                     .col(text_null(Connections::WorkspaceId))
                     .col(text_null(Connections::OrganizationUrl))
                     .col(text_null(Connections::InstanceUrl))
-                    .col(ColumnDef::new(Connections::InstallationId).big_integer().null())
+                    .col(
+                        ColumnDef::new(Connections::InstallationId)
+                            .big_integer()
+                            .null(),
+                    )
                     .col(text_null(Connections::Credential))
                     .col(text_null(Connections::CredentialEmail))
                     .col(text_null(Connections::TokenHint))
@@ -197,11 +233,24 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Repositories::Table)
-                    .col(ColumnDef::new(Repositories::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(Repositories::OrganizationId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Repositories::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Repositories::OrganizationId)
+                            .uuid()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Repositories::ConnectionId).uuid().null())
                     .col(ColumnDef::new(Repositories::ScopeKey).string().not_null())
-                    .col(ColumnDef::new(Repositories::Provider).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Repositories::Provider)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Repositories::Host).string().not_null())
                     .col(ColumnDef::new(Repositories::ExternalId).string().not_null())
                     .col(ColumnDef::new(Repositories::Name).string().not_null())
@@ -209,7 +258,11 @@ impl MigrationTrait for Migration {
                     .col(text_null(Repositories::WebUrl))
                     .col(text_null(Repositories::CloneUrl))
                     .col(text_null(Repositories::DefaultBranch))
-                    .col(ColumnDef::new(Repositories::Visibility).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Repositories::Visibility)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Repositories::Archived).boolean().not_null())
                     .col(ColumnDef::new(Repositories::Fork).boolean().not_null())
                     .col(text_null(Repositories::Language))
@@ -218,8 +271,16 @@ impl MigrationTrait for Migration {
                     .col(ts_null(Repositories::LastPushedAt))
                     .col(text_null(Repositories::HeadCommitSha))
                     .col(text_null(Repositories::Etag))
-                    .col(ColumnDef::new(Repositories::State).string_len(16).not_null())
-                    .col(ColumnDef::new(Repositories::ScanEnabled).boolean().not_null())
+                    .col(
+                        ColumnDef::new(Repositories::State)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Repositories::ScanEnabled)
+                            .boolean()
+                            .not_null(),
+                    )
                     .col(ts(Repositories::FirstSeenAt))
                     .col(ts(Repositories::RefreshedAt))
                     .foreign_key(&mut fk(
@@ -304,10 +365,27 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(DiscoveryRuns::Table)
-                    .col(ColumnDef::new(DiscoveryRuns::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(DiscoveryRuns::OrganizationId).uuid().not_null())
-                    .col(ColumnDef::new(DiscoveryRuns::ConnectionId).uuid().not_null())
-                    .col(ColumnDef::new(DiscoveryRuns::Trigger).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(DiscoveryRuns::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(DiscoveryRuns::OrganizationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DiscoveryRuns::ConnectionId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DiscoveryRuns::Trigger)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ts(DiscoveryRuns::StartedAt))
                     .col(ts_null(DiscoveryRuns::FinishedAt))
                     .col(ColumnDef::new(DiscoveryRuns::Outcome).string_len(16).null())
@@ -350,7 +428,9 @@ impl MigrationTrait for Migration {
             Repositories::Table.into_iden(),
             Connections::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

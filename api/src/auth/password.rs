@@ -72,6 +72,12 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify(Some(phc.clone()), SecretString::from("correct horse")).await);
         assert!(!verify(Some(phc), SecretString::from("wrong horse")).await);
-        assert!(!verify(None, SecretString::from("tether-dummy-password-never-matches")).await);
+        assert!(
+            !verify(
+                None,
+                SecretString::from("tether-dummy-password-never-matches")
+            )
+            .await
+        );
     }
 }

@@ -33,7 +33,10 @@ pub struct Throttled(pub Duration);
 
 fn keys(email: &str, address: &str) -> [(String, u32); 2] {
     [
-        (format!("email:{}", email.trim().to_lowercase()), FREE_EMAIL_FAILURES),
+        (
+            format!("email:{}", email.trim().to_lowercase()),
+            FREE_EMAIL_FAILURES,
+        ),
         (format!("addr:{address}"), FREE_ADDRESS_FAILURES),
     ]
 }

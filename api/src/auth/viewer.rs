@@ -3,7 +3,9 @@
 use super::token;
 use chrono::Utc;
 use entities::{Role, TokenKind, api_token, membership};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -44,7 +46,10 @@ pub fn bearer(header: Option<&str>) -> Option<SecretString> {
 }
 
 /// Resolves a bearer token to a viewer; `None` for unknown, expired or revoked tokens.
-pub async fn resolve(db: &DatabaseConnection, token: &SecretString) -> Result<Option<Viewer>, DbErr> {
+pub async fn resolve(
+    db: &DatabaseConnection,
+    token: &SecretString,
+) -> Result<Option<Viewer>, DbErr> {
     let digest = token::digest(token);
     let Some(row) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(digest))
@@ -64,7 +69,10 @@ pub async fn resolve(db: &DatabaseConnection, token: &SecretString) -> Result<Op
         return Ok(None);
     };
     // Record use at most once a minute: a read-mostly API should not write on every request.
-    if row.last_used_at.is_none_or(|t| now - t > chrono::Duration::seconds(60)) {
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::seconds(60))
+    {
         let mut active: api_token::ActiveModel = row.clone().into();
         active.last_used_at = Set(Some(now));
         active.update(db).await?;

@@ -31,6 +31,8 @@ pub struct LoginInput {
     pub email: String,
     /// Password.
     pub password: String,
+    /// The organization to act in (default: the user's first one).
+    pub organization_id: Option<ID>,
 }
 
 /// Result of `signUp` and `login`.
@@ -161,19 +163,36 @@ impl AuthMutations {
     /// Exchanges email and password for a session token. Repeated failures are slowed down.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         let state = state(ctx)?;
-        let address = request(ctx).map(|r| r.client_address.clone()).unwrap_or_default();
+        let address = request(ctx)
+            .map(|r| r.client_address.clone())
+            .unwrap_or_default();
         let email = input.email.trim().to_lowercase();
         if let Err(wait) = state.throttle.check(&email, &address) {
             return Ok(AuthPayload::error(UserError::new(
                 None,
                 UserErrorCode::RateLimited,
-                format!("too many failed logins; try again in {} s", wait.0.as_secs().max(1)),
+                format!(
+                    "too many failed logins; try again in {} s",
+                    wait.0.as_secs().max(1)
+                ),
             )));
         }
         let found = user::Entity::find_by_email(&email).one(&state.db).await?;
-        let ok = password::verify(found.as_ref().map(|u| u.password_hash.clone()), SecretString::from(input.password)).await;
-        let home = match (&found, ok) {
-            (Some(user), true) => accounts::home_membership(&state.db, user.id).await?,
+        let ok = password::verify(
+            found.as_ref().map(|u| u.password_hash.clone()),
+            SecretString::from(input.password),
+        )
+        .await;
+        let home = match (&found, ok, &input.organization_id) {
+            (Some(user), true, None) => accounts::home_membership(&state.db, user.id).await?,
+            (Some(user), true, Some(org)) => match ids::decode(org, Kind::Organization) {
+                Ok(org) => {
+                    membership::Entity::find_for(org, user.id)
+                        .one(&state.db)
+                        .await?
+                }
+                Err(_) => None,
+            },
             _ => None,
         };
         let (Some(user), Some(home)) = (found, home) else {
@@ -190,7 +209,15 @@ impl AuthMutations {
             .one(&state.db)
             .await?
             .ok_or_else(|| ApiError::Internal("membership without organization".into()))?;
-        let issued = accounts::issue_token(&state.db, user.id, org.id, TokenKind::Session, "session", SESSION_TTL).await?;
+        let issued = accounts::issue_token(
+            &state.db,
+            user.id,
+            org.id,
+            TokenKind::Session,
+            "session",
+            SESSION_TTL,
+        )
+        .await?;
         Ok(AuthPayload {
             token: Some(issued.token.expose_secret().to_owned()),
             user: Some(UserNode(user)),
@@ -211,12 +238,20 @@ impl AuthMutations {
     }
 
     /// Creates an API token for scripts and services; the token is shown once.
-    async fn create_api_token(&self, ctx: &Context<'_>, input: CreateApiTokenInput) -> ApiResult<CreateApiTokenPayload> {
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiTokenInput,
+    ) -> ApiResult<CreateApiTokenPayload> {
         let viewer = viewer(ctx)?;
         let state = state(ctx)?;
         let name = input.name.trim();
         let error = |field: &str, message: &str| CreateApiTokenPayload {
-            user_errors: vec![UserError::new(Some(field), UserErrorCode::InvalidInput, message)],
+            user_errors: vec![UserError::new(
+                Some(field),
+                UserErrorCode::InvalidInput,
+                message,
+            )],
             ..Default::default()
         };
         if name.is_empty() || name.chars().count() > 100 {
@@ -224,7 +259,10 @@ impl AuthMutations {
         }
         let days = input.expires_in_days.unwrap_or(90);
         if !(1..=365).contains(&days) {
-            return Ok(error("expiresInDays", "expiresInDays must be between 1 and 365"));
+            return Ok(error(
+                "expiresInDays",
+                "expiresInDays must be between 1 and 365",
+            ));
         }
         let issued = accounts::issue_token(
             &state.db,
@@ -243,7 +281,11 @@ impl AuthMutations {
     }
 
     /// Revokes one of the caller's tokens (owners may revoke any token of the organization).
-    async fn revoke_api_token(&self, ctx: &Context<'_>, input: RevokeApiTokenInput) -> ApiResult<RevokeApiTokenPayload> {
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiTokenInput,
+    ) -> ApiResult<RevokeApiTokenPayload> {
         let viewer = viewer(ctx)?;
         let state = state(ctx)?;
         let uuid = ids::decode(&input.id, Kind::ApiToken)?;
@@ -261,7 +303,11 @@ impl AuthMutations {
     }
 
     /// Adds an existing user to the organization (owners only).
-    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> ApiResult<AddMemberPayload> {
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMemberInput,
+    ) -> ApiResult<AddMemberPayload> {
         let viewer = member_manager(ctx)?;
         let state = state(ctx)?;
         let error = |field: Option<&str>, code, message: &str| AddMemberPayload {
@@ -270,15 +316,38 @@ impl AuthMutations {
         };
         let email = match accounts::parse_email(&input.email) {
             Ok(email) => email,
-            Err(err) => return Ok(AddMemberPayload { user_errors: vec![err], ..Default::default() }),
+            Err(err) => {
+                return Ok(AddMemberPayload {
+                    user_errors: vec![err],
+                    ..Default::default()
+                });
+            }
         };
         let Some(user) = user::Entity::find_by_email(&email).one(&state.db).await? else {
-            return Ok(error(Some("email"), UserErrorCode::UserNotFound, "no user has this email; they must sign up first"));
+            return Ok(error(
+                Some("email"),
+                UserErrorCode::UserNotFound,
+                "no user has this email; they must sign up first",
+            ));
         };
-        if membership::Entity::find_for(viewer.organization_id, user.id).one(&state.db).await?.is_some() {
-            return Ok(error(Some("email"), UserErrorCode::AlreadyMember, "this user is already a member"));
+        if membership::Entity::find_for(viewer.organization_id, user.id)
+            .one(&state.db)
+            .await?
+            .is_some()
+        {
+            return Ok(error(
+                Some("email"),
+                UserErrorCode::AlreadyMember,
+                "this user is already a member",
+            ));
         }
-        accounts::add_membership(&state.db, viewer.organization_id, user.id, input.role.into()).await?;
+        accounts::add_membership(
+            &state.db,
+            viewer.organization_id,
+            user.id,
+            input.role.into(),
+        )
+        .await?;
         Ok(AddMemberPayload {
             user: Some(UserNode(user)),
             role: Some(input.role),

@@ -10,7 +10,10 @@ use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entities::{Provider, SealContext, linked_account};
 use jobs::providers::Credential;
-use jobs::{AccessToken, AccountEmail, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope, WorkspaceId};
+use jobs::{
+    AccessToken, AccountEmail, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope,
+    WorkspaceId,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Input of `createGitLabConnection`.
@@ -116,14 +119,25 @@ impl ConnectionPayload {
 }
 
 /// Collects every input error at once, so a form can show them together.
-fn parsed<A, B>(a: Result<A, jobs::InvalidInput>, b: Result<B, jobs::InvalidInput>) -> Result<(A, B), Vec<UserError>> {
+fn parsed<A, B>(
+    a: Result<A, jobs::InvalidInput>,
+    b: Result<B, jobs::InvalidInput>,
+) -> Result<(A, B), Vec<UserError>> {
     match (a, b) {
         (Ok(a), Ok(b)) => Ok((a, b)),
-        (a, b) => Err([a.err(), b.err()].into_iter().flatten().map(UserError::from).collect()),
+        (a, b) => Err([a.err(), b.err()]
+            .into_iter()
+            .flatten()
+            .map(UserError::from)
+            .collect()),
     }
 }
 
-async fn create(state: &AppState, viewer: &Viewer, new: Result<NewConnection, Vec<UserError>>) -> ApiResult<ConnectionPayload> {
+async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    new: Result<NewConnection, Vec<UserError>>,
+) -> ApiResult<ConnectionPayload> {
     match new {
         Ok(new) => ConnectionPayload::from_result(connections::create(state, viewer, new).await),
         Err(errors) => Ok(ConnectionPayload {
@@ -145,7 +159,11 @@ pub struct ConnectionMutations;
 impl ConnectionMutations {
     /// Connects a GitLab group (and its subgroups) after checking the token live.
     #[graphql(name = "createGitLabConnection")]
-    async fn create_gitlab_connection(&self, ctx: &Context<'_>, input: CreateGitLabConnectionInput) -> ApiResult<ConnectionPayload> {
+    async fn create_gitlab_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGitLabConnectionInput,
+    ) -> ApiResult<ConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let instance = input
             .instance_url
@@ -155,7 +173,13 @@ impl ConnectionMutations {
             .transpose();
         let new = (|| {
             let name = name_of(input.name.as_deref())?;
-            let ((group, token), instance) = match (parsed(GroupPath::parse(&input.group_path), AccessToken::parse(&input.token)), instance) {
+            let ((group, token), instance) = match (
+                parsed(
+                    GroupPath::parse(&input.group_path),
+                    AccessToken::parse(&input.token),
+                ),
+                instance,
+            ) {
                 (Ok(pair), Ok(instance)) => (pair, instance),
                 (pair, instance) => {
                     let mut errors = pair.err().unwrap_or_default();
@@ -174,7 +198,11 @@ impl ConnectionMutations {
     }
 
     /// Connects a Bitbucket Cloud workspace after checking the token live.
-    async fn create_bitbucket_connection(&self, ctx: &Context<'_>, input: CreateBitbucketConnectionInput) -> ApiResult<ConnectionPayload> {
+    async fn create_bitbucket_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateBitbucketConnectionInput,
+    ) -> ApiResult<ConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let new = (|| {
             let name = name_of(input.name.as_deref())?;
@@ -185,7 +213,10 @@ impl ConnectionMutations {
                 .map(|e| AccountEmail::parse(e, "email"))
                 .transpose()
                 .map_err(|e| vec![UserError::from(e)])?;
-            let (workspace, token) = parsed(WorkspaceId::parse(&input.workspace_id), AccessToken::parse(&input.token))?;
+            let (workspace, token) = parsed(
+                WorkspaceId::parse(&input.workspace_id),
+                AccessToken::parse(&input.token),
+            )?;
             Ok(NewConnection {
                 scope: Scope::BitbucketWorkspace(workspace),
                 credential: Credential { token, email },
@@ -198,11 +229,18 @@ impl ConnectionMutations {
 
     /// Connects an Azure DevOps organization (or Server collection) after checking the PAT live.
     #[graphql(name = "createAzureDevOpsConnection")]
-    async fn create_azure_devops_connection(&self, ctx: &Context<'_>, input: CreateAzureDevOpsConnectionInput) -> ApiResult<ConnectionPayload> {
+    async fn create_azure_devops_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAzureDevOpsConnectionInput,
+    ) -> ApiResult<ConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let new = (|| {
             let name = name_of(input.name.as_deref())?;
-            let (org, token) = parsed(OrganizationUrl::parse(&input.organization_url), AccessToken::parse(&input.token))?;
+            let (org, token) = parsed(
+                OrganizationUrl::parse(&input.organization_url),
+                AccessToken::parse(&input.token),
+            )?;
             Ok(NewConnection {
                 scope: Scope::AzureOrganization(org),
                 credential: Credential { token, email: None },
@@ -215,7 +253,11 @@ impl ConnectionMutations {
 
     /// Connects a Tether GitHub App installation; needs a linked GitHub account.
     #[graphql(name = "createGitHubConnection")]
-    async fn create_github_connection(&self, ctx: &Context<'_>, input: CreateGitHubConnectionInput) -> ApiResult<ConnectionPayload> {
+    async fn create_github_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGitHubConnectionInput,
+    ) -> ApiResult<ConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let state = state(ctx)?;
         let installation = match InstallationId::parse(input.installation_id.as_str()) {
@@ -233,7 +275,11 @@ impl ConnectionMutations {
             .await?;
         let token = account.and_then(|a| {
             let sealed = a.access_token?;
-            let context = SealContext::new(linked_account::SEAL_TABLE, a.id, linked_account::SEAL_COLUMN);
+            let context = SealContext::new(
+                linked_account::SEAL_TABLE,
+                a.id,
+                linked_account::SEAL_COLUMN,
+            );
             state.keyring.open(&sealed, context).ok()
         });
         let Some(token) = token else {
@@ -256,22 +302,38 @@ impl ConnectionMutations {
     }
 
     /// Replaces a connection's token after checking it live against the connection's scope.
-    async fn update_connection_credential(&self, ctx: &Context<'_>, input: UpdateConnectionCredentialInput) -> ApiResult<ConnectionPayload> {
+    async fn update_connection_credential(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateConnectionCredentialInput,
+    ) -> ApiResult<ConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let id = ids::decode(&input.id, Kind::Connection)?;
         let token = match AccessToken::parse(&input.token) {
             Ok(token) => token,
             Err(err) => return Ok(ConnectionPayload::invalid(err)),
         };
-        let email = match input.email.as_deref().filter(|e| !e.trim().is_empty()).map(|e| AccountEmail::parse(e, "email")).transpose() {
+        let email = match input
+            .email
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| AccountEmail::parse(e, "email"))
+            .transpose()
+        {
             Ok(email) => email,
             Err(err) => return Ok(ConnectionPayload::invalid(err)),
         };
-        ConnectionPayload::from_result(connections::update_credential(state(ctx)?, viewer, id, token, email).await)
+        ConnectionPayload::from_result(
+            connections::update_credential(state(ctx)?, viewer, id, token, email).await,
+        )
     }
 
     /// Asks for a discovery now.
-    async fn sync_connection(&self, ctx: &Context<'_>, input: ConnectionIdInput) -> ApiResult<ConnectionPayload> {
+    async fn sync_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectionIdInput,
+    ) -> ApiResult<ConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let id = ids::decode(&input.id, Kind::Connection)?;
         let model = connections::request_sync(state(ctx)?, viewer, id).await?;
@@ -282,7 +344,11 @@ impl ConnectionMutations {
     }
 
     /// Deletes a connection; its repositories and findings are kept, detached.
-    async fn delete_connection(&self, ctx: &Context<'_>, input: ConnectionIdInput) -> ApiResult<DeleteConnectionPayload> {
+    async fn delete_connection(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectionIdInput,
+    ) -> ApiResult<DeleteConnectionPayload> {
         let viewer = connection_manager(ctx)?;
         let id = ids::decode(&input.id, Kind::Connection)?;
         connections::delete(state(ctx)?, viewer, id).await?;
@@ -292,4 +358,3 @@ impl ConnectionMutations {
         })
     }
 }
-

@@ -38,7 +38,9 @@ pub fn connection_manager<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
     if viewer.can_manage_connections() {
         Ok(viewer)
     } else {
-        Err(ApiError::Forbidden("managing connections (admins and owners only)"))
+        Err(ApiError::Forbidden(
+            "managing connections (admins and owners only)",
+        ))
     }
 }
 

@@ -56,7 +56,9 @@ impl From<ApiError> for async_graphql::Error {
                 "authentication required: send Authorization: Bearer <token>".to_owned(),
                 code::UNAUTHENTICATED,
             ),
-            ApiError::Forbidden(what) => (format!("your role does not allow {what}"), code::FORBIDDEN),
+            ApiError::Forbidden(what) => {
+                (format!("your role does not allow {what}"), code::FORBIDDEN)
+            }
             ApiError::NotFound => ("not found".to_owned(), code::NOT_FOUND),
             ApiError::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");

@@ -57,7 +57,9 @@ pub fn encode(kind: Kind, id: Uuid) -> ID {
 
 /// Decodes any global id.
 pub fn decode_any(id: &ID) -> Option<(Kind, Uuid)> {
-    let raw = URL_SAFE_NO_PAD.decode(id.as_str().trim_end_matches('=')).ok()?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(id.as_str().trim_end_matches('='))
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (name, uuid) = text.split_once(':')?;
     let kind = Kind::ALL.into_iter().find(|k| k.name() == name)?;
@@ -83,7 +85,9 @@ impl CursorType for IdCursor {
         let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| ApiCursorError)?;
         let text = String::from_utf8(raw).map_err(|_| ApiCursorError)?;
         let uuid = text.strip_prefix("c:").ok_or(ApiCursorError)?;
-        Uuid::parse_str(uuid).map(IdCursor).map_err(|_| ApiCursorError)
+        Uuid::parse_str(uuid)
+            .map(IdCursor)
+            .map_err(|_| ApiCursorError)
     }
 
     fn encode_cursor(&self) -> String {
@@ -113,7 +117,10 @@ mod tests {
         assert!(decode(&id, Kind::Repository).is_err());
         assert!(decode(&ID("garbage".into()), Kind::Connection).is_err());
         let cursor = IdCursor(uuid);
-        assert_eq!(IdCursor::decode_cursor(&cursor.encode_cursor()).unwrap(), cursor);
+        assert_eq!(
+            IdCursor::decode_cursor(&cursor.encode_cursor()).unwrap(),
+            cursor
+        );
         assert!(IdCursor::decode_cursor("bm9wZQ").is_err());
     }
 }

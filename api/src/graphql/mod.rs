@@ -18,7 +18,10 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 /// All mutations.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth_mutations::AuthMutations, connection_mutations::ConnectionMutations);
+pub struct MutationRoot(
+    auth_mutations::AuthMutations,
+    connection_mutations::ConnectionMutations,
+);
 
 /// Tether's schema.
 pub type TetherSchema = Schema<query::QueryRoot, MutationRoot, EmptySubscription>;
@@ -33,8 +36,14 @@ pub fn build(state: AppState, limits: &GraphqlLimits) -> TetherSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
-        .data(DataLoader::new(loaders::ConnectionLoader(state.clone()), tokio::spawn))
-        .data(DataLoader::new(loaders::RepositoryCountLoader(state.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            loaders::ConnectionLoader(state.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(
+            loaders::RepositoryCountLoader(state.clone()),
+            tokio::spawn,
+        ))
         .data(state);
     if !limits.introspection {
         schema = schema.disable_introspection();

@@ -5,8 +5,8 @@ use super::ids::IdCursor;
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{OutputType, SimpleObject};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 /// Page size when `first` is omitted.
@@ -73,9 +73,11 @@ where
     let mut rows = query.all(db).await?;
     let has_next = rows.len() as u64 > args.first;
     rows.truncate(args.first as usize);
-    let mut page = Connection::with_additional_fields(args.after.is_some(), has_next, Totals { total_count });
+    let mut page =
+        Connection::with_additional_fields(args.after.is_some(), has_next, Totals { total_count });
     for row in rows {
-        page.edges.push(Edge::new(IdCursor(key(&row)), to_node(row)));
+        page.edges
+            .push(Edge::new(IdCursor(key(&row)), to_node(row)));
     }
     Ok(page)
 }

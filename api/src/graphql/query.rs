@@ -26,7 +26,9 @@ impl QueryRoot {
         let viewer = viewer(ctx)?;
         let db = &state(ctx)?.db;
         let user = user::Entity::find_by_id(viewer.user_id).one(db).await?;
-        let org = organization::Entity::find_by_id(viewer.organization_id).one(db).await?;
+        let org = organization::Entity::find_by_id(viewer.organization_id)
+            .one(db)
+            .await?;
         match (user, org) {
             (Some(user), Some(org)) => Ok(Some(ViewerNode {
                 user: UserNode(user),
@@ -44,7 +46,9 @@ impl QueryRoot {
         let (kind, uuid) = ids::decode_any(&id).ok_or(ApiError::NotFound)?;
         let org = viewer.organization_id;
         let node = match kind {
-            Kind::Connection => Node::Connection(ConnectionNode(connections::find(state(ctx)?, viewer, uuid).await?)),
+            Kind::Connection => Node::Connection(ConnectionNode(
+                connections::find(state(ctx)?, viewer, uuid).await?,
+            )),
             Kind::Repository => repository::Entity::find_in_org(org)
                 .filter(repository::Column::Id.eq(uuid))
                 .one(db)
@@ -68,7 +72,9 @@ impl QueryRoot {
                     Some(_) => user::Entity::find_by_id(uuid).one(db).await?,
                     None => None,
                 };
-                found.map(|u| Node::User(UserNode(u))).ok_or(ApiError::NotFound)?
+                found
+                    .map(|u| Node::User(UserNode(u)))
+                    .ok_or(ApiError::NotFound)?
             }
             Kind::ApiToken => api_token::Entity::find_by_id(uuid)
                 .one(db)
@@ -105,16 +111,27 @@ impl QueryRoot {
             select = select.filter(connection::Column::Provider.eq(entities::Provider::from(p)));
         }
         if let Some(s) = status {
-            select = select.filter(connection::Column::Status.eq(entities::ConnectionStatus::from(s)));
+            select =
+                select.filter(connection::Column::Status.eq(entities::ConnectionStatus::from(s)));
         }
-        paginate(&state(ctx)?.db, select, connection::Column::Id, args, |c| c.id, ConnectionNode).await
+        paginate(
+            &state(ctx)?.db,
+            select,
+            connection::Column::Id,
+            args,
+            |c| c.id,
+            ConnectionNode,
+        )
+        .await
     }
 
     /// One connection.
     async fn connection(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ConnectionNode>> {
         let viewer = viewer(ctx)?;
         let uuid = ids::decode(&id, Kind::Connection)?;
-        Ok(Some(ConnectionNode(connections::find(state(ctx)?, viewer, uuid).await?)))
+        Ok(Some(ConnectionNode(
+            connections::find(state(ctx)?, viewer, uuid).await?,
+        )))
     }
 
     /// The organization's repositories, oldest first, optionally filtered.
@@ -126,7 +143,8 @@ impl QueryRoot {
         after: Option<String>,
         connection_id: Option<ID>,
         #[graphql(name = "state")] state_filter: Option<RepositoryState>,
-        #[graphql(name = "search", desc = "Case-insensitive substring of the full name.")] search: Option<String>,
+        #[graphql(name = "search", desc = "Case-insensitive substring of the full name.")]
+        search: Option<String>,
     ) -> ApiResult<Page<RepositoryNode>> {
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
@@ -136,20 +154,39 @@ impl QueryRoot {
             select = select.filter(repository::Column::ConnectionId.eq(uuid));
         }
         if let Some(s) = state_filter {
-            select = select.filter(repository::Column::State.eq(entities::RepositoryState::from(s)));
+            select =
+                select.filter(repository::Column::State.eq(entities::RepositoryState::from(s)));
         }
-        if let Some(term) = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+        if let Some(term) = search
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+        {
             if term.chars().count() > 200 {
-                return Err(ApiError::BadUserInput("search is longer than 200 characters".into()));
+                return Err(ApiError::BadUserInput(
+                    "search is longer than 200 characters".into(),
+                ));
             }
-            let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = term
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             let pattern = format!("%{escaped}%");
-            select = select.filter(Condition::all().add(
-                Expr::expr(Func::lower(Expr::col(repository::Column::FullName)))
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-            ));
+            select = select.filter(
+                Condition::all().add(
+                    Expr::expr(Func::lower(Expr::col(repository::Column::FullName)))
+                        .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                ),
+            );
         }
-        paginate(&state(ctx)?.db, select, repository::Column::Id, args, |r| r.id, RepositoryNode).await
+        paginate(
+            &state(ctx)?.db,
+            select,
+            repository::Column::Id,
+            args,
+            |r| r.id,
+            RepositoryNode,
+        )
+        .await
     }
 
     /// One repository.

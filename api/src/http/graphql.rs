@@ -12,7 +12,9 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{Positioned, Variables};
 use serde_json::{Map, Value, json};
 
@@ -23,7 +25,7 @@ struct Params {
     operation_name: Option<String>,
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: actix_web::http::header::HeaderName) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: actix_web::http::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -127,7 +129,9 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
     }
     let operations: usize = match &document.operations {
         DocumentOperations::Single(op) => walk(&op.node.selection_set),
-        DocumentOperations::Multiple(ops) => ops.values().map(|op| walk(&op.node.selection_set)).sum(),
+        DocumentOperations::Multiple(ops) => {
+            ops.values().map(|op| walk(&op.node.selection_set)).sum()
+        }
     };
     operations
         + document
@@ -137,11 +141,37 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
             .sum::<usize>()
 }
 
+/// Whether the document asks for `__schema` or `__type` (refused when introspection is off,
+/// rather than silently answering null).
+fn uses_introspection(document: &ExecutableDocument) -> bool {
+    fn walk(set: &Positioned<SelectionSet>) -> bool {
+        set.node.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                    || walk(&field.node.selection_set)
+            }
+            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    let in_operations = match &document.operations {
+        DocumentOperations::Single(op) => walk(&op.node.selection_set),
+        DocumentOperations::Multiple(ops) => ops.values().any(|op| walk(&op.node.selection_set)),
+    };
+    in_operations
+        || document
+            .fragments
+            .values()
+            .any(|f| walk(&f.node.selection_set))
+}
+
 fn selected_operation(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
         _ => None,
     }
 }
@@ -155,12 +185,21 @@ pub struct Endpoint {
 }
 
 /// `GET /graphql`: queries from the query string, or GraphiQL for browsers.
-pub async fn get(req: HttpRequest, endpoint: web::Data<Endpoint>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn get(
+    req: HttpRequest,
+    endpoint: web::Data<Endpoint>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let accept = header(req.headers(), ACCEPT);
-    let has_query = url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "query");
+    let has_query =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "query");
     if !has_query && endpoint.limits.graphiql && wants_html(accept) {
-        let page = async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish();
-        return HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page);
+        let page = async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .finish();
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page);
     }
     let Some(response_type) = negotiate(accept) else {
         return not_acceptable();
@@ -172,7 +211,12 @@ pub async fn get(req: HttpRequest, endpoint: web::Data<Endpoint>, state: web::Da
 }
 
 /// `POST /graphql` with a JSON body.
-pub async fn post(req: HttpRequest, body: web::Bytes, endpoint: web::Data<Endpoint>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    body: web::Bytes,
+    endpoint: web::Data<Endpoint>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let Some(response_type) = negotiate(header(req.headers(), ACCEPT)) else {
         return not_acceptable();
     };
@@ -185,7 +229,11 @@ pub async fn post(req: HttpRequest, body: web::Bytes, endpoint: web::Data<Endpoi
         );
     }
     if body.len() > endpoint.limits.max_body_bytes {
-        return request_error(response_type, StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large");
+        return request_error(
+            response_type,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        );
     }
     let parsed = serde_json::from_slice::<Value>(&body)
         .map_err(|_| "the request body is not valid JSON".to_owned())
@@ -214,8 +262,18 @@ async fn execute(
         Err(err) => return request_error(response_type, StatusCode::BAD_REQUEST, &err.to_string()),
     };
     if count_aliases(&document) > endpoint.limits.max_aliases {
-        let message = format!("the document uses more than {} aliases", endpoint.limits.max_aliases);
+        let message = format!(
+            "the document uses more than {} aliases",
+            endpoint.limits.max_aliases
+        );
         return request_error(response_type, StatusCode::BAD_REQUEST, &message);
+    }
+    if !endpoint.limits.introspection && uses_introspection(&document) {
+        return request_error(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            "introspection is disabled on this server",
+        );
     }
     if is_get
         && let Some(ty) = selected_operation(&document, params.operation_name.as_deref())
@@ -245,10 +303,16 @@ async fn execute(
         },
         None => None,
     };
-    let client_address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let client_address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(Value::Object(params.variables)))
-        .data(RequestContext { viewer, client_address });
+        .data(RequestContext {
+            viewer,
+            client_address,
+        });
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -261,13 +325,22 @@ async fn execute(
     let errors: Vec<_> = response.errors.into_iter().map(sanitize).collect();
     let mut body = Map::new();
     if !is_request_error {
-        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
+        body.insert(
+            "data".into(),
+            serde_json::to_value(&response.data).unwrap_or(Value::Null),
+        );
     }
     if !errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&errors).unwrap_or(Value::Null));
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&errors).unwrap_or(Value::Null),
+        );
     }
     if !response.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
+        );
     }
     let status = match (response_type, is_request_error) {
         (ResponseType::GraphqlResponse, true) => StatusCode::BAD_REQUEST,
@@ -284,8 +357,14 @@ mod tests {
     fn request_shapes_are_checked() {
         assert!(params_from_json(json!({"query": "{a}"})).is_ok());
         assert!(params_from_json(json!({"query": "{a}", "variables": null, "operationName": null, "extensions": null})).is_ok());
-        for bad in [json!([]), json!({}), json!({"query": 1}), json!({"query": "{a}", "variables": []}),
-                    json!({"query": "{a}", "operationName": 3}), json!({"query": "{a}", "extensions": "x"})] {
+        for bad in [
+            json!([]),
+            json!({}),
+            json!({"query": 1}),
+            json!({"query": "{a}", "variables": []}),
+            json!({"query": "{a}", "operationName": 3}),
+            json!({"query": "{a}", "extensions": "x"}),
+        ] {
             assert!(params_from_json(bad.clone()).is_err(), "{bad}");
         }
         assert!(params_from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D").is_ok());
@@ -302,10 +381,30 @@ mod tests {
     }
 
     #[test]
+    fn introspection_is_found_in_operations_and_fragments() {
+        let parse = |q| async_graphql::parser::parse_query(q).unwrap();
+        assert!(uses_introspection(&parse(
+            "{ __schema { types { name } } }"
+        )));
+        assert!(uses_introspection(&parse(
+            "{ ...F } fragment F on Query { __type(name: \"X\") { name } }"
+        )));
+        assert!(!uses_introspection(&parse(
+            "{ __typename viewer { role } }"
+        )));
+    }
+
+    #[test]
     fn the_selected_operation_decides_get_eligibility() {
         let doc = async_graphql::parser::parse_query("query A { x } mutation B { y }").unwrap();
-        assert_eq!(selected_operation(&doc, Some("B")), Some(OperationType::Mutation));
-        assert_eq!(selected_operation(&doc, Some("A")), Some(OperationType::Query));
+        assert_eq!(
+            selected_operation(&doc, Some("B")),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            selected_operation(&doc, Some("A")),
+            Some(OperationType::Query)
+        );
         assert_eq!(selected_operation(&doc, None), None);
     }
 }

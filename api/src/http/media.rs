@@ -87,14 +87,21 @@ mod tests {
         use ResponseType::*;
         assert_eq!(negotiate(None), Some(Json));
         assert_eq!(negotiate(Some("application/json")), Some(Json));
-        assert_eq!(negotiate(Some("application/graphql-response+json")), Some(GraphqlResponse));
+        assert_eq!(
+            negotiate(Some("application/graphql-response+json")),
+            Some(GraphqlResponse)
+        );
         assert_eq!(negotiate(Some("*/*")), Some(Json));
         assert_eq!(
-            negotiate(Some("application/graphql-response+json, application/json;q=0.9")),
+            negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
             Some(GraphqlResponse)
         );
         assert_eq!(
-            negotiate(Some("application/graphql-response+json;q=0.5, application/json")),
+            negotiate(Some(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
             Some(Json)
         );
         assert_eq!(negotiate(Some("text/html")), None);

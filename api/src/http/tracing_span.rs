@@ -1,9 +1,9 @@
 //! The root span of every request: method, path (never the query string, which could carry
 //! variables) and request id, plus one log line when the response leaves.
 
-use actix_web::{Error, HttpMessage};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 

@@ -64,7 +64,7 @@ pub fn parse_email(raw: &str) -> Result<String, UserError> {
 /// Checks a new password's length.
 pub fn check_password(password: &str) -> Result<(), UserError> {
     let chars = password.chars().count();
-    if chars < MIN_PASSWORD || chars > MAX_PASSWORD {
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&chars) {
         return Err(UserError::new(
             Some("password"),
             UserErrorCode::InvalidInput,
@@ -118,7 +118,8 @@ pub async fn create_account(
 ) -> Result<NewAccount, SignUpFailure> {
     let email = parse_email(email).map_err(SignUpFailure::User)?;
     check_password(password.expose_secret()).map_err(SignUpFailure::User)?;
-    let organization_name = parse_organization_name(organization_name).map_err(SignUpFailure::User)?;
+    let organization_name =
+        parse_organization_name(organization_name).map_err(SignUpFailure::User)?;
     let email_taken = || {
         SignUpFailure::User(UserError::new(
             Some("email"),
@@ -178,7 +179,10 @@ pub async fn add_membership<C: ConnectionTrait>(
 }
 
 /// The organization a login acts in: the user's oldest membership.
-pub async fn home_membership(db: &DatabaseConnection, user: Uuid) -> Result<Option<membership::Model>, DbErr> {
+pub async fn home_membership(
+    db: &DatabaseConnection,
+    user: Uuid,
+) -> Result<Option<membership::Model>, DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter};
     membership::Entity::find()
         .filter(membership::Column::UserId.eq(user))
@@ -189,5 +193,8 @@ pub async fn home_membership(db: &DatabaseConnection, user: Uuid) -> Result<Opti
 
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

@@ -10,7 +10,9 @@ use crate::state::AppState;
 use chrono::Utc;
 use entities::{ConnectionStatus, Provider, RepositoryState, connection, repository};
 use jobs::providers::Credential;
-use jobs::{AccessToken, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope, WorkspaceId};
+use jobs::{
+    AccessToken, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope, WorkspaceId,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
@@ -59,7 +61,9 @@ fn provider_of(scope: &Scope) -> Provider {
 /// The input fields a scope's errors are reported on: (scope field, URL field).
 fn fields_of(scope: &Scope) -> (&'static str, Option<&'static str>) {
     match scope {
-        Scope::GitlabGroup { instance, .. } => ("groupPath", instance.as_ref().map(|_| "instanceUrl")),
+        Scope::GitlabGroup { instance, .. } => {
+            ("groupPath", instance.as_ref().map(|_| "instanceUrl"))
+        }
         Scope::BitbucketWorkspace(_) => ("workspaceId", None),
         Scope::AzureOrganization(_) => ("organizationUrl", Some("organizationUrl")),
         Scope::GithubInstallation(_) => ("installationId", None),
@@ -89,7 +93,11 @@ fn duplicate() -> UserError {
 
 /// Validates `new` live and stores it, re-attaching repositories of an earlier connection to
 /// the same scope.
-pub async fn create(state: &AppState, viewer: &Viewer, new: NewConnection) -> Result<connection::Model, Failure> {
+pub async fn create(
+    state: &AppState,
+    viewer: &Viewer,
+    new: NewConnection,
+) -> Result<connection::Model, Failure> {
     let identity = new.scope.identity(&state.endpoints);
     let existing = connection::Entity::find_in_org(viewer.organization_id)
         .filter(connection::Column::ScopeKey.eq(&identity.key))
@@ -114,7 +122,9 @@ pub async fn create(state: &AppState, viewer: &Viewer, new: NewConnection) -> Re
         provider: Set(provider_of(&new.scope)),
         name: Set(new.name.unwrap_or(validated.display_name)),
         status: Set(ConnectionStatus::Pending),
-        status_message: Set(Some("Connected; waiting for the first discovery".to_owned())),
+        status_message: Set(Some(
+            "Connected; waiting for the first discovery".to_owned(),
+        )),
         scope_key: Set(identity.key.clone()),
         host: Set(identity.host),
         group_path: Set(None),
@@ -140,7 +150,10 @@ pub async fn create(state: &AppState, viewer: &Viewer, new: NewConnection) -> Re
         Scope::GithubInstallation(inst) => row.installation_id = Set(Some(inst.get())),
     }
     if new.store_credential {
-        let sealed = state.keyring.seal(new.credential.token.secret(), connection::credential_context(id));
+        let sealed = state.keyring.seal(
+            new.credential.token.secret(),
+            connection::credential_context(id),
+        );
         row.credential = Set(Some(sealed));
         row.credential_email = Set(new.credential.email.as_ref().map(|e| e.as_str().to_owned()));
         row.token_hint = Set(Some(new.credential.token.hint()));
@@ -154,7 +167,10 @@ pub async fn create(state: &AppState, viewer: &Viewer, new: NewConnection) -> Re
     };
     let reattached = repository::Entity::update_many()
         .col_expr(repository::Column::ConnectionId, Expr::value(id))
-        .col_expr(repository::Column::State, Expr::value(RepositoryState::Active))
+        .col_expr(
+            repository::Column::State,
+            Expr::value(RepositoryState::Active),
+        )
         .col_expr(repository::Column::ScanEnabled, Expr::value(true))
         .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
         .filter(repository::Column::ScopeKey.eq(&identity.key))
@@ -173,7 +189,11 @@ pub async fn create(state: &AppState, viewer: &Viewer, new: NewConnection) -> Re
 }
 
 /// One connection of the viewer's organization, or NOT_FOUND.
-pub async fn find(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<connection::Model, ApiError> {
+pub async fn find(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<connection::Model, ApiError> {
     connection::Entity::find_in_org_by_id(viewer.organization_id, id)
         .one(&state.db)
         .await?
@@ -182,7 +202,8 @@ pub async fn find(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<connect
 
 /// Rebuilds the scope of a stored connection.
 fn scope_of(row: &connection::Model) -> Result<Scope, ApiError> {
-    let corrupt = |what: &str| ApiError::Internal(format!("connection {} has a bad {what}", row.id));
+    let corrupt =
+        |what: &str| ApiError::Internal(format!("connection {} has a bad {what}", row.id));
     Ok(match row.provider {
         Provider::Gitlab => Scope::GitlabGroup {
             instance: row
@@ -245,7 +266,10 @@ pub async fn update_credential(
     let now = Utc::now();
     let was_unauthorized = row.status == ConnectionStatus::Unauthorized;
     let mut active: connection::ActiveModel = row.into();
-    active.credential = Set(Some(state.keyring.seal(credential.token.secret(), connection::credential_context(id))));
+    active.credential = Set(Some(state.keyring.seal(
+        credential.token.secret(),
+        connection::credential_context(id),
+    )));
     active.credential_email = Set(credential.email.as_ref().map(|e| e.as_str().to_owned()));
     active.token_hint = Set(Some(credential.token.hint()));
     active.updated_at = Set(now);
@@ -258,7 +282,11 @@ pub async fn update_credential(
 }
 
 /// Asks for a discovery as soon as possible.
-pub async fn request_sync(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<connection::Model, ApiError> {
+pub async fn request_sync(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<connection::Model, ApiError> {
     let row = find(state, viewer, id).await?;
     let now = Utc::now();
     let mut active: connection::ActiveModel = row.into();
@@ -272,8 +300,14 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid,
     let row = find(state, viewer, id).await?;
     let txn = state.db.begin().await?;
     let detached = repository::Entity::update_many()
-        .col_expr(repository::Column::ConnectionId, Expr::value(Option::<Uuid>::None))
-        .col_expr(repository::Column::State, Expr::value(RepositoryState::Detached))
+        .col_expr(
+            repository::Column::ConnectionId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            repository::Column::State,
+            Expr::value(RepositoryState::Detached),
+        )
         .col_expr(repository::Column::ScanEnabled, Expr::value(false))
         .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
         .filter(repository::Column::ConnectionId.eq(id))

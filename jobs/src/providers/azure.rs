@@ -42,7 +42,11 @@ impl AzureDevOps {
         match (org.hosting(), &self.cloud_override) {
             (AzureHosting::Server, _) => (org.as_str().to_owned(), true),
             (_, Some(url)) => (
-                format!("{}/{}", url.as_str().trim_end_matches('/'), org.organization()),
+                format!(
+                    "{}/{}",
+                    url.as_str().trim_end_matches('/'),
+                    org.organization()
+                ),
                 false,
             ),
             (_, None) => (org.as_str().to_owned(), false),
@@ -77,9 +81,13 @@ impl AzureDevOps {
             let text = String::from_utf8_lossy(&body(response, &host).await.unwrap_or_default())
                 .to_ascii_lowercase();
             return Err(if text.contains("expired") {
-                CheckError::TokenExpired(format!("the personal access token has expired for {host}"))
+                CheckError::TokenExpired(format!(
+                    "the personal access token has expired for {host}"
+                ))
             } else {
-                CheckError::InvalidToken(format!("{host} does not accept this personal access token"))
+                CheckError::InvalidToken(format!(
+                    "{host} does not accept this personal access token"
+                ))
             });
         }
         match response.status() {
@@ -95,8 +103,14 @@ impl AzureDevOps {
         }
 
         let checks = [
-            (format!("projects?api-version={API_VERSION}&$top=1"), "vso.project"),
-            (format!("git/repositories?api-version={API_VERSION}"), "vso.code"),
+            (
+                format!("projects?api-version={API_VERSION}&$top=1"),
+                "vso.project",
+            ),
+            (
+                format!("git/repositories?api-version={API_VERSION}"),
+                "vso.code",
+            ),
         ];
         for (path, scope) in checks {
             let response = send(get(&path), &host).await?;

@@ -67,21 +67,31 @@ impl Bitbucket {
             StatusCode::UNAUTHORIZED => {
                 let body = error_json(response, &host).await;
                 let message = body["error"]["message"].as_str().unwrap_or_default();
-                Err(if message.to_ascii_lowercase().contains("expired") && !message.contains("invalid") {
-                    CheckError::TokenExpired("the Bitbucket token has expired".into())
-                } else if basic {
-                    CheckError::InvalidToken(
+                Err(
+                    if message.to_ascii_lowercase().contains("expired")
+                        && !message.contains("invalid")
+                    {
+                        CheckError::TokenExpired("the Bitbucket token has expired".into())
+                    } else if basic {
+                        CheckError::InvalidToken(
                         "Bitbucket does not accept this email and API token (app passwords no longer work)".into(),
                     )
-                } else {
-                    CheckError::InvalidToken("Bitbucket does not accept this access token".into())
-                })
+                    } else {
+                        CheckError::InvalidToken(
+                            "Bitbucket does not accept this access token".into(),
+                        )
+                    },
+                )
             }
             StatusCode::FORBIDDEN => {
                 let body = error_json(response, &host).await;
                 let required: Vec<String> = body["error"]["detail"]["required"]
                     .as_array()
-                    .map(|r| r.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let missing = if required.is_empty() {
                     vec![need.scope(basic).to_owned()]
@@ -110,10 +120,20 @@ impl ProviderClient for Bitbucket {
             return Err(wrong_scope());
         };
         let ws = workspace.as_str();
-        self.probe(workspace, credential, format!("repositories/{ws}?pagelen=1"), Need::Repositories)
-            .await?;
-        self.probe(workspace, credential, format!("workspaces/{ws}/projects?pagelen=1"), Need::Projects)
-            .await?;
+        self.probe(
+            workspace,
+            credential,
+            format!("repositories/{ws}?pagelen=1"),
+            Need::Repositories,
+        )
+        .await?;
+        self.probe(
+            workspace,
+            credential,
+            format!("workspaces/{ws}/projects?pagelen=1"),
+            Need::Projects,
+        )
+        .await?;
         Ok(ValidatedScope {
             display_name: ws.to_owned(),
         })

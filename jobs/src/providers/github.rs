@@ -93,7 +93,10 @@ impl GitHub {
 }
 
 fn grants_read(permissions: &HashMap<String, String>, name: &str) -> bool {
-    matches!(permissions.get(name).map(String::as_str), Some("read" | "write" | "admin"))
+    matches!(
+        permissions.get(name).map(String::as_str),
+        Some("read" | "write" | "admin")
+    )
 }
 
 #[async_trait::async_trait]

@@ -80,13 +80,22 @@ impl GitLab {
                 (url.as_str().to_owned(), self.clients.guarded())
             }
             None => (
-                self.default_instance.as_str().trim_end_matches('/').to_owned(),
+                self.default_instance
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
                 self.clients.trusted(),
             ),
         };
-        let host = Url::parse(&base).map(|u| host_label(&u)).unwrap_or_else(|_| base.clone());
+        let host = Url::parse(&base)
+            .map(|u| host_label(&u))
+            .unwrap_or_else(|_| base.clone());
         let token = credential.token.secret().expose_secret();
-        let get = |path: String| client.get(format!("{base}/api/v4/{path}")).header("PRIVATE-TOKEN", token);
+        let get = |path: String| {
+            client
+                .get(format!("{base}/api/v4/{path}"))
+                .header("PRIVATE-TOKEN", token)
+        };
 
         let response = send(get("personal_access_tokens/self".into()), &host).await?;
         let me: TokenSelf = match response.status() {
@@ -114,7 +123,9 @@ impl GitLab {
             _ => return Err(unexpected(&host, &response)),
         };
         if me.revoked {
-            return Err(CheckError::InvalidToken(format!("the token was revoked on {host}")));
+            return Err(CheckError::InvalidToken(format!(
+                "the token was revoked on {host}"
+            )));
         }
         let today = chrono::Utc::now().date_naive();
         if me.expires_at.is_some_and(|d| d <= today) {
@@ -124,7 +135,9 @@ impl GitLab {
             )));
         }
         if !me.active {
-            return Err(CheckError::InvalidToken(format!("the token is not active on {host}")));
+            return Err(CheckError::InvalidToken(format!(
+                "the token is not active on {host}"
+            )));
         }
         let missing: Vec<String> = REQUIRED_SCOPES
             .iter()
@@ -146,7 +159,9 @@ impl GitLab {
                 )));
             }
             StatusCode::UNAUTHORIZED => {
-                return Err(CheckError::InvalidToken(format!("{host} does not accept this token")));
+                return Err(CheckError::InvalidToken(format!(
+                    "{host} does not accept this token"
+                )));
             }
             _ => return Err(unexpected(&host, &response)),
         };
@@ -154,7 +169,11 @@ impl GitLab {
         let user = me.user_id.ok_or_else(|| {
             CheckError::Unreachable(format!("{host} did not say which user owns the token"))
         })?;
-        let response = send(get(format!("groups/{}/members/all/{user}", found.id)), &host).await?;
+        let response = send(
+            get(format!("groups/{}/members/all/{user}", found.id)),
+            &host,
+        )
+        .await?;
         let level = match response.status() {
             StatusCode::OK => json::<Member>(response, &host).await?.access_level,
             StatusCode::NOT_FOUND => 0,
@@ -211,7 +230,10 @@ mod tests {
     fn broader_scopes_satisfy_narrower_ones() {
         let granted = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(satisfied_by("read_api", &granted(&["api"])));
-        assert!(satisfied_by("read_repository", &granted(&["write_repository"])));
+        assert!(satisfied_by(
+            "read_repository",
+            &granted(&["write_repository"])
+        ));
         assert!(!satisfied_by("read_repository", &granted(&["api"])));
         assert!(!satisfied_by("read_api", &granted(&["read_user"])));
     }

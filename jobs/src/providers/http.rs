@@ -25,7 +25,9 @@ pub(crate) async fn body(response: Response, host: &str) -> Result<Vec<u8>, Chec
         .map_err(|e| CheckError::unreachable(host, &e))?
     {
         if out.len() + chunk.len() > MAX_BODY {
-            return Err(CheckError::Unreachable(format!("{host} answered with an oversized body")));
+            return Err(CheckError::Unreachable(format!(
+                "{host} answered with an oversized body"
+            )));
         }
         out.extend_from_slice(&chunk);
     }
@@ -33,11 +35,16 @@ pub(crate) async fn body(response: Response, host: &str) -> Result<Vec<u8>, Chec
 }
 
 /// Reads and decodes a JSON body.
-pub(crate) async fn json<T: DeserializeOwned>(response: Response, host: &str) -> Result<T, CheckError> {
+pub(crate) async fn json<T: DeserializeOwned>(
+    response: Response,
+    host: &str,
+) -> Result<T, CheckError> {
     let bytes = body(response, host).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
         tracing::debug!(host, error = %e, "provider answered unexpected JSON");
-        CheckError::Unreachable(format!("{host} answered with a body Tether does not understand"))
+        CheckError::Unreachable(format!(
+            "{host} answered with a body Tether does not understand"
+        ))
     })
 }
 
@@ -67,13 +74,26 @@ pub(crate) fn unexpected(host: &str, response: &Response) -> CheckError {
 
 /// The `rel="next"` target of an RFC 8288 `Link` header.
 pub(crate) fn next_link(response: &Response) -> Option<String> {
-    let header = response.headers().get(reqwest::header::LINK)?.to_str().ok()?;
+    let header = response
+        .headers()
+        .get(reqwest::header::LINK)?
+        .to_str()
+        .ok()?;
     header.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim().replace(' ', "").as_str(), "rel=\"next\"" | "rel=next"));
-        is_next.then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+        let is_next = params.split(';').any(|p| {
+            matches!(
+                p.trim().replace(' ', "").as_str(),
+                "rel=\"next\"" | "rel=next"
+            )
+        });
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
     })
 }
 

@@ -97,6 +97,14 @@ impl ConnectionNode {
         let args = PageArgs::parse(first, after)?;
         let select = repository::Entity::find_in_org(viewer.organization_id)
             .filter(repository::Column::ConnectionId.eq(self.0.id));
-        paginate(&state(ctx)?.db, select, repository::Column::Id, args, |r| r.id, RepositoryNode).await
+        paginate(
+            &state(ctx)?.db,
+            select,
+            repository::Column::Id,
+            args,
+            |r| r.id,
+            RepositoryNode,
+        )
+        .await
     }
 }

@@ -127,6 +127,14 @@ impl RepositoryNode {
         let args = PageArgs::parse(first, after)?;
         let select = finding::Entity::find_in_org(viewer.organization_id)
             .filter(finding::Column::RepositoryId.eq(self.0.id));
-        paginate(&state(ctx)?.db, select, finding::Column::Id, args, |f| f.id, FindingNode).await
+        paginate(
+            &state(ctx)?.db,
+            select,
+            finding::Column::Id,
+            args,
+            |f| f.id,
+            FindingNode,
+        )
+        .await
     }
 }

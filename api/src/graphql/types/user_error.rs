@@ -67,7 +67,11 @@ impl From<InvalidInput> for UserError {
 }
 
 /// Maps a failed live check to a user error on the field it concerns.
-pub fn from_check(err: CheckError, scope_field: &'static str, url_field: Option<&'static str>) -> UserError {
+pub fn from_check(
+    err: CheckError,
+    scope_field: &'static str,
+    url_field: Option<&'static str>,
+) -> UserError {
     let message = err.to_string();
     let (field, code) = match err {
         CheckError::InvalidInput { field, .. } => (Some(field), UserErrorCode::InvalidInput),

@@ -1,0 +1,80 @@
+//! Rows the discovery jobs will write, inserted directly so API behaviour can be tested now.
+
+use chrono::Utc;
+use entities::{RepositoryState, Visibility, connection, finding, repository};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use uuid::Uuid;
+
+/// Inserts a repository under `conn`, as discovery would.
+pub async fn repository(
+    db: &DatabaseConnection,
+    conn: &connection::Model,
+    external_id: &str,
+    name: &str,
+) -> repository::Model {
+    let now = Utc::now();
+    repository::ActiveModel {
+        id: Set(entities::new_id()),
+        organization_id: Set(conn.organization_id),
+        connection_id: Set(Some(conn.id)),
+        scope_key: Set(conn.scope_key.clone()),
+        provider: Set(conn.provider),
+        host: Set(conn.host.clone()),
+        external_id: Set(external_id.to_owned()),
+        name: Set(name.to_owned()),
+        full_name: Set(format!("ghost/mygroup/{name}")),
+        web_url: Set(Some(format!("https://gitlab.com/ghost/mygroup/{name}"))),
+        clone_url: Set(Some(format!("https://gitlab.com/ghost/mygroup/{name}.git"))),
+        default_branch: Set(Some("main".into())),
+        visibility: Set(Visibility::Private),
+        archived: Set(false),
+        fork: Set(false),
+        language: Set(Some("Rust".into())),
+        size_kb: Set(Some(1024)),
+        topics: Set(serde_json::json!(["security", "api"])),
+        last_pushed_at: Set(Some(now)),
+        head_commit_sha: Set(Some("0123456789abcdef0123456789abcdef01234567".into())),
+        etag: Set(None),
+        state: Set(RepositoryState::Active),
+        scan_enabled: Set(true),
+        first_seen_at: Set(now),
+        refreshed_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+/// Inserts a finding on `repo`, as the analysis engine would.
+pub async fn finding(db: &DatabaseConnection, repo: &repository::Model) -> finding::Model {
+    finding::ActiveModel {
+        id: Set(entities::new_id()),
+        organization_id: Set(repo.organization_id),
+        repository_id: Set(repo.id),
+        title: Set("Hard-coded credential".into()),
+        severity: Set("HIGH".into()),
+        path: Set(Some("src/config.rs".into())),
+        line: Set(Some(42)),
+        detail: Set(None),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}
+
+/// The connection row behind a global id.
+pub async fn connection_row(db: &DatabaseConnection, global_id: &str) -> connection::Model {
+    use base64::Engine;
+    use sea_orm::EntityTrait;
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(global_id)
+        .unwrap();
+    let text = String::from_utf8(decoded).unwrap();
+    let id = Uuid::parse_str(text.trim_start_matches("Connection:")).unwrap();
+    connection::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+}

@@ -1,0 +1,242 @@
+//! Spawns Tether on a random port over a fresh database (SQLite file or PostgreSQL database),
+//! and talks GraphQL to it.
+
+use api::config::{RawSettings, Settings};
+use api::startup::Application;
+use api::state::AppState;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use uuid::Uuid;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Every log line the test process emitted, for "never logged" assertions.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+}
+
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logging() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let settings = api::config::LogSettings {
+            json: true,
+            // The fake providers (wiremock) are the other side of the wire: their logs are not ours.
+            filter: "debug,wiremock=off,hyper=info,hyper_util=info,sqlx=info,h2=info,rustls=info,actix_server=info".into(),
+        };
+        let buffer = log_buffer().clone();
+        api::telemetry::init(&settings, move || BufferWriter(buffer.clone()));
+    });
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TETHER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A running Tether and what the test needs to poke at it.
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub backend: Backend,
+    pub settings: Settings,
+    pub client: reqwest::Client,
+    dir: PathBuf,
+    pg_database: Option<String>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(name) = self.pg_database.take() {
+            // Dropping needs async I/O; do it on a thread of its own so Drop stays synchronous.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(admin) =
+                        Database::connect(format!("{}/postgres", postgres_admin_url())).await
+                    {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Raw settings for a test: random port, fresh database, a key file in a temp directory.
+async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings, Option<String>) {
+    let mut raw = RawSettings {
+        listen: "127.0.0.1:0".into(),
+        key_file: dir.join("tether.key").display().to_string(),
+        log_format: "json".into(),
+        database_max_connections: 4,
+        ..RawSettings::default()
+    };
+    let pg = match backend {
+        Backend::Sqlite => {
+            raw.database_url = format!("sqlite://{}", dir.join("tether.db").display());
+            None
+        }
+        Backend::Postgres => {
+            let name = format!("tether_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(format!("{}/postgres", postgres_admin_url()))
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is not reachable at {} ({e}). Start it: \
+                         pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+                        postgres_admin_url()
+                    )
+                });
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create the test database");
+            raw.database_url = format!("{}/{name}", postgres_admin_url());
+            Some(name)
+        }
+    };
+    (raw, pg)
+}
+
+/// Spawns Tether with default test settings.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Spawns Tether after `customize` adjusts its settings (provider URLs, limits…).
+pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut RawSettings)) -> TestApp {
+    init_logging();
+    let dir = std::env::temp_dir().join(format!("tether-test-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut raw, pg_database) = test_settings(backend, &dir).await;
+    customize(&mut raw);
+    let settings = Settings::from_raw(raw).expect("valid test settings");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("Tether starts");
+    let port = app.port();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        state,
+        backend,
+        settings,
+        client: reqwest::Client::new(),
+        dir,
+        pg_database,
+    }
+}
+
+/// A signed-up user: their session token and ids.
+pub struct Account {
+    pub token: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub email: String,
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request (application/json) and returns the response body.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request reaches Tether");
+        assert_eq!(response.status().as_u16(), 200, "GraphQL answered non-200");
+        response.json().await.expect("GraphQL answers JSON")
+    }
+
+    /// Signs up a new user with their own organization.
+    pub async fn sign_up(&self, email: &str, organization: &str) -> Account {
+        let body = self
+            .graphql(
+                None,
+                "mutation($input: SignUpInput!) { signUp(input: $input) {
+                    token user { id email } organization { id } userErrors { field code message } } }",
+                json!({"input": {"email": email, "password": "correct horse battery", "organizationName": organization}}),
+            )
+            .await;
+        let payload = &body["data"]["signUp"];
+        assert_eq!(payload["userErrors"], json!([]), "{body}");
+        Account {
+            token: payload["token"].as_str().unwrap().to_owned(),
+            user_id: payload["user"]["id"].as_str().unwrap().to_owned(),
+            organization_id: payload["organization"]["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+        }
+    }
+
+    /// Signs up a user with a random email.
+    pub async fn owner(&self) -> Account {
+        let email = format!("owner-{}@example.com", Uuid::new_v4().simple());
+        self.sign_up(&email, "Acme").await
+    }
+}
+
+/// The first GraphQL error's `extensions.code`.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// Declares a test for each backend: `on_both_backends!(name, …)` runs `async fn name(Backend)`
+/// on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,18 @@
+//! Tether's API integration suite: the real binary's application on a random port, real SQLite
+//! and PostgreSQL databases, provider APIs faked with wiremock over loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod connections_azure;
+mod connections_bitbucket;
+mod connections_github;
+mod connections_gitlab;
+mod deletion;
+mod fixtures;
+mod graphql_http;
+mod providers;
+mod schema;
+mod secrets;
+mod tenancy;
