@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use url::Url;
 
 /// The settings as written by people: every one has a flat `TETHER_<NAME>` variable.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawSettings {
     /// `TETHER_LISTEN`: address the API binds.
@@ -84,6 +84,14 @@ impl Default for RawSettings {
     }
 }
 
+/// The setting names (lowercase, without the prefix), as the environment provider sees them.
+fn known_keys() -> Vec<String> {
+    match serde_json::to_value(RawSettings::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// A setting that is missing or malformed.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {setting}: {message}")]
@@ -102,7 +110,7 @@ fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// An SQLite file (created if missing).
     Sqlite(String),
@@ -132,6 +140,23 @@ impl DatabaseUrl {
         match self {
             Self::Sqlite(u) | Self::Postgres(u) => u,
         }
+    }
+}
+
+/// A URL with its password replaced, for logs and `Debug`.
+pub fn redacted(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redacted(self.as_str()))
     }
 }
 
@@ -171,7 +196,7 @@ pub struct LogSettings {
 }
 
 /// Validated settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// Address the API binds (port 0 picks a free one).
     pub listen: SocketAddr,
@@ -193,13 +218,36 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database", &self.database)
+            .field(
+                "redis_url",
+                &self.redis_url.as_ref().map(|u| redacted(u.as_str())),
+            )
+            .field("keys", &self.keys)
+            .field("network", &self.network)
+            .field("endpoints", &self.endpoints)
+            .field("graphql", &self.graphql)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Settings {
     /// Loads defaults, then `tether.toml` (or the file named by `TETHER_CONFIG`), then `TETHER_*`.
     pub fn load() -> Result<Self, ConfigError> {
         let file = std::env::var("TETHER_CONFIG").unwrap_or_else(|_| "tether.toml".into());
+        // Only documented variables are settings: others (TETHER_ADMIN_PASSWORD, test helpers)
+        // belong to someone else and must not stop the server.
+        let known = known_keys();
         let figment = Figment::from(Serialized::defaults(RawSettings::default()))
             .merge(Toml::file(&file))
-            .merge(Env::prefixed("TETHER_").ignore(&["CONFIG"]));
+            .merge(
+                Env::prefixed("TETHER_")
+                    .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k))),
+            );
         let raw: RawSettings = figment.extract().map_err(|e| {
             let setting = e
                 .path
@@ -262,7 +310,8 @@ impl Settings {
                 .map(|s| url("TETHER_AZURE_DEVOPS_URL", s))
                 .transpose()?,
         };
-        let embedded = redis_url.is_none();
+        // Development conveniences default on for the embedded (SQLite) setup only.
+        let embedded = matches!(database, DatabaseUrl::Sqlite(_));
         for (setting, value) in [
             ("TETHER_MAX_BODY_BYTES", raw.max_body_bytes),
             ("TETHER_MAX_DEPTH", raw.max_depth),
@@ -362,12 +411,36 @@ mod tests {
     }
 
     #[test]
-    fn redis_switches_off_development_conveniences() {
+    fn postgres_switches_off_development_conveniences() {
         let raw = RawSettings {
-            redis_url: Some("redis://127.0.0.1:6379".into()),
+            database_url: "postgres://tether@db.internal/tether".into(),
             ..RawSettings::default()
         };
         let settings = Settings::from_raw(raw).unwrap();
         assert!(!settings.graphql.introspection && !settings.graphql.graphiql);
+    }
+
+    #[test]
+    fn debug_output_hides_passwords_and_keys() {
+        let raw = RawSettings {
+            database_url: "postgres://tether:hunter2@db/tether".into(),
+            redis_url: Some("redis://:hunter3@cache:6379".into()),
+            encryption_keys: Some(format!("k1:{}", "A".repeat(43) + "=")),
+            ..RawSettings::default()
+        };
+        let printed = format!("{:?}", Settings::from_raw(raw).unwrap());
+        assert!(
+            !printed.contains("hunter2")
+                && !printed.contains("hunter3")
+                && !printed.contains("AAAA"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn unrelated_tether_variables_are_not_settings() {
+        let keys = known_keys();
+        assert!(keys.contains(&"database_url".to_owned()));
+        assert!(!keys.contains(&"admin_password".to_owned()));
     }
 }

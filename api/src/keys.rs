@@ -2,8 +2,11 @@
 //! generates (mode 0600) on first start. `tether keys rotate` re-seals every credential.
 
 use crate::config::KeySource;
-use entities::{KeyId, Keyring, KeyringError, SealedSecret, connection, linked_account};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use entities::{
+    KeyId, Keyring, KeyringError, SealContext, SealedSecret, connection, linked_account,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::Write;
 use std::path::Path;
@@ -127,7 +130,9 @@ pub async fn rotate(
     Ok((ring, report))
 }
 
-/// Re-seals every stored credential that is not under the keyring's primary key.
+/// Re-seals every stored credential that is not under the keyring's primary key. Each write is
+/// conditional on the row still holding the ciphertext that was read, so a credential updated
+/// meanwhile is never overwritten with the old secret (it is already under the new key).
 pub async fn reseal_all(
     db: &DatabaseConnection,
     ring: &Keyring,
@@ -138,50 +143,65 @@ pub async fn reseal_all(
         .all(db)
         .await?;
     for row in connections {
-        let Some(sealed) = row.credential.clone() else {
+        let Some(sealed) = row.credential else {
             continue;
         };
         let context = connection::credential_context(row.id);
-        match reseal(ring, &sealed, context, "connections", row.id)? {
-            Some(fresh) => {
-                let mut active: connection::ActiveModel = row.into();
-                active.credential = Set(Some(fresh));
-                active.update(db).await?;
-                report.resealed += 1;
-            }
-            None => report.current += 1,
-        }
+        let Some(fresh) = reseal(ring, &sealed, context, "connections", row.id)? else {
+            report.current += 1;
+            continue;
+        };
+        let written = connection::Entity::update_many()
+            .col_expr(connection::Column::Credential, Expr::value(fresh))
+            .filter(connection::Column::Id.eq(row.id))
+            .filter(connection::Column::Credential.eq(sealed))
+            .exec(db)
+            .await?;
+        report.tally(written.rows_affected);
     }
     let accounts = linked_account::Entity::find()
         .filter(linked_account::Column::AccessToken.is_not_null())
         .all(db)
         .await?;
     for row in accounts {
-        let Some(sealed) = row.access_token.clone() else {
+        let Some(sealed) = row.access_token else {
             continue;
         };
-        let context = entities::SealContext::new(
+        let context = SealContext::new(
             linked_account::SEAL_TABLE,
             row.id,
             linked_account::SEAL_COLUMN,
         );
-        match reseal(ring, &sealed, context, "linked_accounts", row.id)? {
-            Some(fresh) => {
-                let mut active: linked_account::ActiveModel = row.into();
-                active.access_token = Set(Some(fresh));
-                active.update(db).await?;
-                report.resealed += 1;
-            }
-            None => report.current += 1,
-        }
+        let Some(fresh) = reseal(ring, &sealed, context, "linked_accounts", row.id)? else {
+            report.current += 1;
+            continue;
+        };
+        let written = linked_account::Entity::update_many()
+            .col_expr(linked_account::Column::AccessToken, Expr::value(fresh))
+            .filter(linked_account::Column::Id.eq(row.id))
+            .filter(linked_account::Column::AccessToken.eq(sealed))
+            .exec(db)
+            .await?;
+        report.tally(written.rows_affected);
     }
     Ok(report)
+}
+
+impl RotationReport {
+    fn tally(&mut self, rows_affected: u64) {
+        if rows_affected == 1 {
+            self.resealed += 1;
+        } else {
+            // Changed since it was read: whoever changed it sealed it under the current key.
+            self.current += 1;
+        }
+    }
 }
 
 fn reseal(
     ring: &Keyring,
     sealed: &SealedSecret,
-    context: entities::SealContext,
+    context: SealContext,
     table: &'static str,
     row: uuid::Uuid,
 ) -> Result<Option<SealedSecret>, KeyError> {
@@ -191,7 +211,9 @@ fn reseal(
     let secret = ring
         .open(sealed, context)
         .map_err(|source| KeyError::Unreadable { table, row, source })?;
-    Ok(Some(ring.seal(&secret, context)))
+    ring.seal(&secret, context)
+        .map(Some)
+        .map_err(|source| KeyError::Unreadable { table, row, source })
 }
 
 #[cfg(test)]

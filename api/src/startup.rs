@@ -74,11 +74,9 @@ impl Application {
             limits: settings.graphql,
         });
         let shared = web::Data::new(state.clone());
-        let body_limit = settings.graphql.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
-                .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(endpoint.clone())
                 .app_data(shared.clone())
                 .service(

@@ -10,7 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub organization_id: Uuid,
-    pub connection_id: Uuid,
+    /// `None` once the connection is deleted; the history stays.
+    pub connection_id: Option<Uuid>,
     pub trigger: DiscoveryTrigger,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,

@@ -35,6 +35,10 @@ pub struct Model {
     pub etag: Option<String>,
     pub state: RepositoryState,
     pub scan_enabled: bool,
+    /// The state before its connection was deleted, restored on re-attach.
+    pub detached_state: Option<RepositoryState>,
+    /// The scan flag before its connection was deleted, restored on re-attach.
+    pub detached_scan_enabled: Option<bool>,
     pub first_seen_at: DateTimeUtc,
     pub refreshed_at: DateTimeUtc,
 }

@@ -62,8 +62,13 @@ impl SealContext {
         Self { table, row, column }
     }
 
-    fn associated_data(&self) -> Vec<u8> {
-        format!("tether/{}/{}/{}", self.table, self.row, self.column).into_bytes()
+    /// Binds the format version and key id too, so neither can be swapped on a stored value.
+    fn associated_data(&self, key_id: &str) -> Vec<u8> {
+        format!(
+            "{PREFIX}/{key_id}/{}/{}/{}",
+            self.table, self.row, self.column
+        )
+        .into_bytes()
     }
 }
 
@@ -119,6 +124,9 @@ pub enum KeyringError {
     /// Authentication failed: wrong key, wrong row, or tampered ciphertext.
     #[error("sealed secret does not open for this row")]
     Tampered,
+    /// Encryption failed (only for inputs beyond the cipher's limits).
+    #[error("the secret could not be sealed")]
+    Seal,
 }
 
 /// The encryption keys: the first seals, every one opens.
@@ -190,27 +198,30 @@ impl Keyring {
     }
 
     /// Seals `secret` to `context` under the primary key.
-    pub fn seal(&self, secret: &SecretString, context: SealContext) -> SealedSecret {
+    pub fn seal(
+        &self,
+        secret: &SecretString,
+        context: SealContext,
+    ) -> Result<SealedSecret, KeyringError> {
         let (id, cipher) = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let aad = context.associated_data();
+        let aad = context.associated_data(id.as_str());
         let payload = Payload {
             msg: secret.expose_secret().as_bytes(),
             aad: &aad,
         };
-        // XChaCha20-Poly1305 encryption only fails for messages beyond 256 GiB.
         let ciphertext = cipher
             .encrypt(XNonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
+            .map_err(|_| KeyringError::Seal)?;
         let mut blob = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&ciphertext);
-        SealedSecret(format!(
+        Ok(SealedSecret(format!(
             "{PREFIX}.{}.{}",
             id.as_str(),
             URL_SAFE_NO_PAD.encode(blob)
-        ))
+        )))
     }
 
     /// Opens `sealed`, which must have been sealed to exactly `context`.
@@ -236,7 +247,7 @@ impl Keyring {
             return Err(KeyringError::Malformed);
         }
         let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
-        let aad = context.associated_data();
+        let aad = context.associated_data(id);
         let plain = cipher
             .decrypt(
                 XNonce::from_slice(nonce),
@@ -258,8 +269,8 @@ impl Keyring {
 }
 
 fn redact_entry(entry: &str) -> String {
-    // Never echo key material into an error message.
-    format!("{}…", entry.chars().take(4).collect::<String>())
+    // Never echo key material into an error message, not even a prefix of it.
+    format!("<{} characters>", entry.chars().count())
 }
 
 #[cfg(test)]
@@ -280,10 +291,12 @@ mod tests {
     fn a_sealed_secret_opens_for_its_own_row_only() {
         let ring = ring(&key("k1"));
         let row = Uuid::now_v7();
-        let sealed = ring.seal(
-            &SecretString::from("glpat-secret"),
-            SealContext::new("connections", row, "credential"),
-        );
+        let sealed = ring
+            .seal(
+                &SecretString::from("glpat-secret"),
+                SealContext::new("connections", row, "credential"),
+            )
+            .unwrap();
         assert!(!sealed.as_stored().contains("glpat-secret"));
         let opened = ring
             .open(&sealed, SealContext::new("connections", row, "credential"))
@@ -306,15 +319,30 @@ mod tests {
         let (old, new) = (key("old"), key("new"));
         let before = ring(&old);
         let ctx = SealContext::new("t", Uuid::now_v7(), "c");
-        let sealed = before.seal(&SecretString::from("s"), ctx);
+        let sealed = before.seal(&SecretString::from("s"), ctx).unwrap();
         let after = ring(&format!("{new},{old}"));
         assert_eq!(after.open(&sealed, ctx).unwrap().expose_secret(), "s");
         assert!(!after.is_current(&sealed));
-        assert!(after.is_current(&after.seal(&SecretString::from("s"), ctx)));
+        assert!(after.is_current(&after.seal(&SecretString::from("s"), ctx).unwrap()));
         let without_old = ring(&new);
         assert!(matches!(
             without_old.open(&sealed, ctx),
             Err(KeyringError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn relabelling_the_key_id_does_not_open() {
+        let entry = key("a");
+        let material = entry.split_once(':').unwrap().1;
+        let ring = ring(&format!("a:{material},b:{material}"));
+        let ctx = SealContext::new("t", Uuid::now_v7(), "c");
+        let sealed = ring.seal(&SecretString::from("s"), ctx).unwrap();
+        let relabelled =
+            SealedSecret::from_stored(sealed.as_stored().replacen("tv1.a.", "tv1.b.", 1));
+        assert!(matches!(
+            ring.open(&relabelled, ctx),
+            Err(KeyringError::Tampered)
         ));
     }
 
@@ -335,10 +363,12 @@ mod tests {
     fn debug_output_never_shows_key_bytes_or_ciphertext() {
         let entry = key("k1");
         let ring = ring(&entry);
-        let sealed = ring.seal(
-            &SecretString::from("s"),
-            SealContext::new("t", Uuid::nil(), "c"),
-        );
+        let sealed = ring
+            .seal(
+                &SecretString::from("s"),
+                SealContext::new("t", Uuid::nil(), "c"),
+            )
+            .unwrap();
         let printed = format!("{ring:?} {sealed:?}");
         let key_b64 = entry.split_once(':').unwrap().1;
         assert!(!printed.contains(key_b64));

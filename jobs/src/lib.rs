@@ -4,6 +4,7 @@
 pub mod error;
 pub mod net;
 pub mod providers;
+pub mod ratelimit;
 pub mod scope;
 
 pub use error::CheckError;

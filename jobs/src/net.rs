@@ -147,11 +147,34 @@ impl Resolve for GuardedResolver {
 
 const MAX_REDIRECTS: usize = 5;
 
-fn guarded_redirects(attempt: Attempt<'_>) -> reqwest::redirect::Action {
+/// Providers' credentials travel in headers reqwest does not strip on cross-host redirects
+/// (`PRIVATE-TOKEN`), so redirects are followed only within the origin that was asked.
+fn same_origin(attempt: &Attempt<'_>) -> Result<(), String> {
     if attempt.previous().len() >= MAX_REDIRECTS {
-        return attempt.error("too many redirects");
+        return Err("too many redirects".to_owned());
     }
-    match literal_refusal(attempt.url()) {
+    let (Some(first), next) = (attempt.previous().first(), attempt.url()) else {
+        return Ok(());
+    };
+    if first.origin() == next.origin() {
+        Ok(())
+    } else {
+        Err(format!(
+            "refused a redirect to another origin ({})",
+            next.origin().ascii_serialization()
+        ))
+    }
+}
+
+fn trusted_redirects(attempt: Attempt<'_>) -> reqwest::redirect::Action {
+    match same_origin(&attempt) {
+        Ok(()) => attempt.follow(),
+        Err(reason) => attempt.error(reason),
+    }
+}
+
+fn guarded_redirects(attempt: Attempt<'_>) -> reqwest::redirect::Action {
+    match same_origin(&attempt).and_then(|()| literal_refusal(attempt.url())) {
         Ok(()) => attempt.follow(),
         Err(reason) => attempt.error(reason),
     }
@@ -195,14 +218,16 @@ impl HttpClients {
                 .timeout(Duration::from_secs(20))
                 .pool_idle_timeout(Duration::from_secs(60))
         };
-        let trusted = base().build()?;
+        let trusted = base().redirect(Policy::custom(trusted_redirects)).build()?;
         let guarded = if policy.allow_private_networks {
             trusted.clone()
         } else {
+            // No proxy: a proxy would resolve the target itself, out of the guard's sight.
             base()
                 .dns_resolver(Arc::new(GuardedResolver))
                 .redirect(Policy::custom(guarded_redirects))
                 .https_only(true)
+                .no_proxy()
                 .build()?
         };
         Ok(Self {

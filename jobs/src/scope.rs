@@ -103,10 +103,11 @@ impl GroupPath {
             let valid_chars = segment
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-            let bad_edges = segment.starts_with(['-', '.', '_'])
-                || segment.ends_with(['-', '.', '_'])
+            // GitLab's own rule; older groups may start with '_' or end with '-'.
+            let bad_edges = segment.starts_with('-')
                 || segment.ends_with(".git")
-                || segment.ends_with(".atom");
+                || segment.ends_with(".atom")
+                || segment.chars().all(|c| c == '.');
             if segment.is_empty() || !valid_chars || bad_edges || segment.len() > 255 {
                 return Err(InvalidInput::new(
                     field,

@@ -62,6 +62,8 @@ enum Repositories {
     Etag,
     State,
     ScanEnabled,
+    DetachedState,
+    DetachedScanEnabled,
     FirstSeenAt,
     RefreshedAt,
 }
@@ -281,6 +283,17 @@ impl MigrationTrait for Migration {
                             .boolean()
                             .not_null(),
                     )
+                    // What state and scan flag to restore when the scope is connected again.
+                    .col(
+                        ColumnDef::new(Repositories::DetachedState)
+                            .string_len(16)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Repositories::DetachedScanEnabled)
+                            .boolean()
+                            .null(),
+                    )
                     .col(ts(Repositories::FirstSeenAt))
                     .col(ts(Repositories::RefreshedAt))
                     .foreign_key(&mut fk(
@@ -376,11 +389,7 @@ impl MigrationTrait for Migration {
                             .uuid()
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(DiscoveryRuns::ConnectionId)
-                            .uuid()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(DiscoveryRuns::ConnectionId).uuid().null())
                     .col(
                         ColumnDef::new(DiscoveryRuns::Trigger)
                             .string_len(16)
@@ -406,7 +415,7 @@ impl MigrationTrait for Migration {
                         "fk_discovery_runs_connection",
                         (DiscoveryRuns::Table, DiscoveryRuns::ConnectionId),
                         (Connections::Table, Connections::Id),
-                        ForeignKeyAction::Cascade,
+                        ForeignKeyAction::SetNull,
                     ))
                     .to_owned(),
             )

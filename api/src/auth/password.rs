@@ -4,11 +4,24 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 fn argon2() -> Argon2<'static> {
     // OWASP Password Storage Cheat Sheet: m=19456 KiB, t=2, p=1.
     let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Argon2 runs take 19 MiB each: bound how many run at once so a burst of logins or sign-ups
+/// cannot exhaust memory (the blocking pool would otherwise grow to hundreds of threads).
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Semaphore::new(cores * 2)
+    })
 }
 
 /// A password that failed hashing (only on OS randomness failure).
@@ -18,6 +31,10 @@ pub struct HashError(String);
 
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: SecretString) -> Result<String, HashError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| HashError(e.to_string()))?;
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await
         .map_err(|e| HashError(e.to_string()))?
@@ -42,6 +59,9 @@ fn dummy_hash() -> &'static str {
 
 /// Verifies `password` against `stored`, or against a dummy hash when there is no user.
 pub async fn verify(stored: Option<String>, password: SecretString) -> bool {
+    let Ok(_slot) = hashing_slots().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_owned());

@@ -244,6 +244,12 @@ impl AuthMutations {
         input: CreateApiTokenInput,
     ) -> ApiResult<CreateApiTokenPayload> {
         let viewer = viewer(ctx)?;
+        // An API token must not mint longer-lived ones: that would defeat expiry and revocation.
+        if viewer.token_kind != TokenKind::Session {
+            return Err(ApiError::Forbidden(
+                "creating API tokens with an API token (log in instead)",
+            ));
+        }
         let state = state(ctx)?;
         let name = input.name.trim();
         let error = |field: &str, message: &str| CreateApiTokenPayload {

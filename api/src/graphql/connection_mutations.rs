@@ -1,11 +1,11 @@
 //! Connection mutations: parse inputs into domain types, then hand over to the service.
 
 use super::context::{connection_manager, state};
-use super::errors::ApiResult;
+use super::errors::{ApiError, ApiResult};
 use super::ids::{self, Kind};
 use super::types::{ConnectionNode, UserError, UserErrorCode};
 use crate::auth::Viewer;
-use crate::services::connections::{self, Failure, NewConnection};
+use crate::services::connections::{self, EmailChange, Failure, NewConnection};
 use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entities::{Provider, SealContext, linked_account};
@@ -69,7 +69,8 @@ pub struct UpdateConnectionCredentialInput {
     pub id: ID,
     /// The new token.
     pub token: String,
-    /// Bitbucket API tokens: the account email (kept from before when omitted).
+    /// Bitbucket only: the account email for an API token; omit to keep the stored one,
+    /// `""` to drop it (for a workspace access token).
     pub email: Option<String>,
 }
 
@@ -273,15 +274,21 @@ impl ConnectionMutations {
             .filter(linked_account::Column::Provider.eq(Provider::Github))
             .one(&state.db)
             .await?;
-        let token = account.and_then(|a| {
-            let sealed = a.access_token?;
-            let context = SealContext::new(
-                linked_account::SEAL_TABLE,
-                a.id,
-                linked_account::SEAL_COLUMN,
-            );
-            state.keyring.open(&sealed, context).ok()
-        });
+        let token = match account {
+            Some(linked_account::Model {
+                id,
+                access_token: Some(sealed),
+                ..
+            }) => {
+                let context =
+                    SealContext::new(linked_account::SEAL_TABLE, id, linked_account::SEAL_COLUMN);
+                let opened = state.keyring.open(&sealed, context).map_err(|e| {
+                    ApiError::Internal(format!("linked account {id} does not open: {e}"))
+                })?;
+                Some(opened)
+            }
+            _ => None,
+        };
         let Some(token) = token else {
             return Ok(ConnectionPayload::invalid(UserError::new(
                 None,
@@ -313,15 +320,13 @@ impl ConnectionMutations {
             Ok(token) => token,
             Err(err) => return Ok(ConnectionPayload::invalid(err)),
         };
-        let email = match input
-            .email
-            .as_deref()
-            .filter(|e| !e.trim().is_empty())
-            .map(|e| AccountEmail::parse(e, "email"))
-            .transpose()
-        {
-            Ok(email) => email,
-            Err(err) => return Ok(ConnectionPayload::invalid(err)),
+        let email = match input.email.as_deref().map(str::trim) {
+            None => EmailChange::Keep,
+            Some("") => EmailChange::Clear,
+            Some(raw) => match AccountEmail::parse(raw, "email") {
+                Ok(email) => EmailChange::Set(email),
+                Err(err) => return Ok(ConnectionPayload::invalid(err)),
+            },
         };
         ConnectionPayload::from_result(
             connections::update_credential(state(ctx)?, viewer, id, token, email).await,

@@ -16,6 +16,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Positioned, Variables};
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 /// The parts of a GraphQL request, checked for shape.
@@ -41,6 +42,16 @@ fn request_error(response_type: ResponseType, status: StatusCode, message: &str)
     respond(
         response_type,
         status,
+        &json!({"errors": [{"message": message, "extensions": {"code": code::BAD_USER_INPUT}}]}),
+    )
+}
+
+/// A request that is not a GraphQL request at all (bad JSON, missing query): 400 whatever the
+/// response type.
+fn malformed(response_type: ResponseType, message: &str) -> HttpResponse {
+    respond(
+        response_type,
+        StatusCode::BAD_REQUEST,
         &json!({"errors": [{"message": message, "extensions": {"code": code::BAD_USER_INPUT}}]}),
     )
 }
@@ -111,6 +122,71 @@ fn params_from_query_string(query_string: &str) -> Result<Params, String> {
         body.insert(key.into_owned(), value);
     }
     params_from_json(Value::Object(body))
+}
+
+/// Deepest nesting the parser is allowed to see: it recurses without a bound on nested values.
+const MAX_NESTING: usize = 64;
+
+/// The deepest nesting of `{`, `[` and `(` outside strings and comments; checked before parsing
+/// so a hostile document cannot exhaust the parser's stack.
+fn nesting_depth(query: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let block = chars.peek() == Some(&'"');
+                if block {
+                    chars.next();
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        // Block string: runs to the next unescaped triple quote.
+                        let mut quotes = 0;
+                        while let Some(c) = chars.next() {
+                            match c {
+                                '\\' => {
+                                    chars.next();
+                                    quotes = 0;
+                                }
+                                '"' => {
+                                    quotes += 1;
+                                    if quotes == 3 {
+                                        break;
+                                    }
+                                }
+                                _ => quotes = 0,
+                            }
+                        }
+                    }
+                    // `""` is an empty string.
+                    continue;
+                }
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' | '[' | '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn count_aliases(document: &ExecutableDocument) -> usize {
@@ -206,14 +282,15 @@ pub async fn get(
     };
     match params_from_query_string(req.query_string()) {
         Ok(params) => execute(&req, &endpoint, &state, response_type, params, true).await,
-        Err(message) => request_error(response_type, StatusCode::BAD_REQUEST, &message),
+        // Not a GraphQL request at all: 400 whatever the response type.
+        Err(message) => malformed(response_type, &message),
     }
 }
 
 /// `POST /graphql` with a JSON body.
 pub async fn post(
     req: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
     endpoint: web::Data<Endpoint>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
@@ -228,24 +305,23 @@ pub async fn post(
             &json!({"errors": [{"message": message, "extensions": {"code": code::BAD_USER_INPUT}}]}),
         );
     }
-    if body.len() > endpoint.limits.max_body_bytes {
-        return request_error(
-            response_type,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large",
-        );
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return malformed(response_type, "the request body could not be read");
+        };
+        if body.len() + chunk.len() > endpoint.limits.max_body_bytes {
+            let message = "the request body is too large";
+            return request_error(response_type, StatusCode::PAYLOAD_TOO_LARGE, message);
+        }
+        body.extend_from_slice(&chunk);
     }
     let parsed = serde_json::from_slice::<Value>(&body)
         .map_err(|_| "the request body is not valid JSON".to_owned())
         .and_then(params_from_json);
     match parsed {
         Ok(params) => execute(&req, &endpoint, &state, response_type, params, false).await,
-        // A body that is not a GraphQL request is a 400 whatever the response type.
-        Err(message) => respond(
-            response_type,
-            StatusCode::BAD_REQUEST,
-            &json!({"errors": [{"message": message, "extensions": {"code": code::BAD_USER_INPUT}}]}),
-        ),
+        Err(message) => malformed(response_type, &message),
     }
 }
 
@@ -257,6 +333,10 @@ async fn execute(
     params: Params,
     is_get: bool,
 ) -> HttpResponse {
+    if nesting_depth(&params.query) > MAX_NESTING {
+        let message = format!("the document nests deeper than {MAX_NESTING} levels");
+        return request_error(response_type, StatusCode::BAD_REQUEST, &message);
+    }
     let document = match async_graphql::parser::parse_query(&params.query) {
         Ok(document) => document,
         Err(err) => return request_error(response_type, StatusCode::BAD_REQUEST, &err.to_string()),
@@ -369,6 +449,19 @@ mod tests {
         }
         assert!(params_from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D").is_ok());
         assert!(params_from_query_string("query=%7Ba%7D&variables=nope").is_err());
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings_and_comments() {
+        assert_eq!(nesting_depth("{ a { b(x: [[1]]) } }"), 5);
+        assert_eq!(nesting_depth("{ a(s: \"{{{[[[\") # {{{{\n }"), 2);
+        assert_eq!(nesting_depth("{ a(s: \"\"\"{{{ \\\"\"\" {{\"\"\") }"), 2);
+        let hostile = format!(
+            "{{ __typename(a: {}1{}) }}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(nesting_depth(&hostile) > MAX_NESTING);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use jobs::providers::Credential;
 use jobs::{
     AccessToken, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope, WorkspaceId,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
 
@@ -83,6 +83,30 @@ pub fn parse_name(raw: Option<&str>) -> Result<Option<String>, UserError> {
     }
 }
 
+/// The longest a live check may take inside a request, all its provider calls included.
+const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs the provider's live check under [`CHECK_DEADLINE`], as a user error on failure.
+async fn check(
+    state: &AppState,
+    scope: &Scope,
+    credential: &Credential,
+) -> Result<jobs::ValidatedScope, UserError> {
+    let (scope_field, url_field) = fields_of(scope);
+    let provider = state.providers.for_scope(scope);
+    match tokio::time::timeout(CHECK_DEADLINE, provider.validate(scope, credential)).await {
+        Ok(result) => result.map_err(|e| from_check(e, scope_field, url_field)),
+        Err(_) => Err(UserError::new(
+            url_field,
+            UserErrorCode::Unreachable,
+            format!(
+                "the provider did not answer within {} s",
+                CHECK_DEADLINE.as_secs()
+            ),
+        )),
+    }
+}
+
 fn duplicate() -> UserError {
     UserError::new(
         None,
@@ -106,13 +130,7 @@ pub async fn create(
     if existing.is_some() {
         return Err(duplicate().into());
     }
-    let (scope_field, url_field) = fields_of(&new.scope);
-    let validated = state
-        .providers
-        .for_scope(&new.scope)
-        .validate(&new.scope, &new.credential)
-        .await
-        .map_err(|e| from_check(e, scope_field, url_field))?;
+    let validated = check(state, &new.scope, &new.credential).await?;
 
     let id = entities::new_id();
     let now = Utc::now();
@@ -150,10 +168,13 @@ pub async fn create(
         Scope::GithubInstallation(inst) => row.installation_id = Set(Some(inst.get())),
     }
     if new.store_credential {
-        let sealed = state.keyring.seal(
-            new.credential.token.secret(),
-            connection::credential_context(id),
-        );
+        let sealed = state
+            .keyring
+            .seal(
+                new.credential.token.secret(),
+                connection::credential_context(id),
+            )
+            .map_err(|e| Failure::Api(ApiError::Internal(format!("sealing a credential: {e}"))))?;
         row.credential = Set(Some(sealed));
         row.credential_email = Set(new.credential.email.as_ref().map(|e| e.as_str().to_owned()));
         row.token_hint = Set(Some(new.credential.token.hint()));
@@ -165,13 +186,26 @@ pub async fn create(
         Err(err) if is_unique_violation(&err) => return Err(duplicate().into()),
         Err(err) => return Err(err.into()),
     };
+    // Re-attach with the state and scan flag they had; the next complete discovery decides
+    // what is still there.
     let reattached = repository::Entity::update_many()
         .col_expr(repository::Column::ConnectionId, Expr::value(id))
         .col_expr(
             repository::Column::State,
-            Expr::value(RepositoryState::Active),
+            Expr::col(repository::Column::DetachedState).if_null(RepositoryState::Active),
         )
-        .col_expr(repository::Column::ScanEnabled, Expr::value(true))
+        .col_expr(
+            repository::Column::ScanEnabled,
+            Expr::col(repository::Column::DetachedScanEnabled).if_null(true),
+        )
+        .col_expr(
+            repository::Column::DetachedState,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            repository::Column::DetachedScanEnabled,
+            Expr::value(Option::<bool>::None),
+        )
         .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
         .filter(repository::Column::ScopeKey.eq(&identity.key))
         .filter(repository::Column::ConnectionId.is_null())
@@ -230,13 +264,23 @@ fn scope_of(row: &connection::Model) -> Result<Scope, ApiError> {
     })
 }
 
+/// What `updateConnectionCredential` does with the Bitbucket account email.
+pub enum EmailChange {
+    /// Omitted: keep the stored one (an API token replaced by another).
+    Keep,
+    /// Empty: drop it (switching to a workspace access token, sent as Bearer).
+    Clear,
+    /// A new email (switching to, or between, API tokens).
+    Set(jobs::AccountEmail),
+}
+
 /// Replaces a connection's credential after checking the new one live against its scope.
 pub async fn update_credential(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,
     token: AccessToken,
-    email: Option<jobs::AccountEmail>,
+    email: EmailChange,
 ) -> Result<connection::Model, Failure> {
     let row = find(state, viewer, id).await.map_err(Failure::Api)?;
     if row.provider == Provider::Github {
@@ -248,28 +292,28 @@ pub async fn update_credential(
         .into());
     }
     let scope = scope_of(&row).map_err(Failure::Api)?;
-    let email = match email {
-        Some(email) => Some(email),
-        None => row
+    // Only Bitbucket API tokens pair with an email; for the rest it is meaningless.
+    let email = match (row.provider, email) {
+        (Provider::Bitbucket, EmailChange::Set(email)) => Some(email),
+        (Provider::Bitbucket, EmailChange::Keep) => row
             .credential_email
             .as_deref()
             .and_then(|e| jobs::AccountEmail::parse(e, "email").ok()),
+        _ => None,
     };
     let credential = Credential { token, email };
-    let (scope_field, url_field) = fields_of(&scope);
-    state
-        .providers
-        .for_scope(&scope)
-        .validate(&scope, &credential)
-        .await
-        .map_err(|e| from_check(e, scope_field, url_field))?;
+    check(state, &scope, &credential).await?;
     let now = Utc::now();
     let was_unauthorized = row.status == ConnectionStatus::Unauthorized;
     let mut active: connection::ActiveModel = row.into();
-    active.credential = Set(Some(state.keyring.seal(
-        credential.token.secret(),
-        connection::credential_context(id),
-    )));
+    let sealed = state
+        .keyring
+        .seal(
+            credential.token.secret(),
+            connection::credential_context(id),
+        )
+        .map_err(|e| Failure::Api(ApiError::Internal(format!("sealing a credential: {e}"))))?;
+    active.credential = Set(Some(sealed));
     active.credential_email = Set(credential.email.as_ref().map(|e| e.as_str().to_owned()));
     active.token_hint = Set(Some(credential.token.hint()));
     active.updated_at = Set(now);
@@ -300,6 +344,14 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid,
     let row = find(state, viewer, id).await?;
     let txn = state.db.begin().await?;
     let detached = repository::Entity::update_many()
+        .col_expr(
+            repository::Column::DetachedState,
+            Expr::col(repository::Column::State),
+        )
+        .col_expr(
+            repository::Column::DetachedScanEnabled,
+            Expr::col(repository::Column::ScanEnabled),
+        )
         .col_expr(
             repository::Column::ConnectionId,
             Expr::value(Option::<Uuid>::None),

@@ -9,7 +9,10 @@ use reqwest::{Response, StatusCode};
 use secrecy::ExposeSecret;
 use url::Url;
 
-const API_VERSION: &str = "7.1";
+/// Azure DevOps Services' current REST version.
+const CLOUD_API_VERSION: &str = "7.1";
+/// The newest version every supported Azure DevOps Server (2019 and later) accepts.
+const SERVER_API_VERSION: &str = "5.0";
 
 /// Azure DevOps' client.
 #[derive(Clone)]
@@ -102,13 +105,17 @@ impl AzureDevOps {
             _ => return Err(unexpected(&host, &response)),
         }
 
+        let api_version = match org.hosting() {
+            AzureHosting::Server => SERVER_API_VERSION,
+            _ => CLOUD_API_VERSION,
+        };
         let checks = [
             (
-                format!("projects?api-version={API_VERSION}&$top=1"),
+                format!("projects?api-version={api_version}&$top=1"),
                 "vso.project",
             ),
             (
-                format!("git/repositories?api-version={API_VERSION}"),
+                format!("git/repositories?api-version={api_version}"),
                 "vso.code",
             ),
         ];

@@ -28,6 +28,7 @@ struct Installation {
     account: Option<Account>,
     #[serde(default)]
     permissions: HashMap<String, String>,
+    suspended_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,7 +72,8 @@ impl GitHub {
             let response = send(request, &host).await?;
             match response.status() {
                 StatusCode::OK => {}
-                StatusCode::UNAUTHORIZED => {
+                // 403: not a GitHub App user token (only those may list installations).
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                     return Err(CheckError::InvalidToken(
                         "GitHub no longer accepts your linked account; link your GitHub account again"
                             .into(),
@@ -110,6 +112,12 @@ impl ProviderClient for GitHub {
             return Err(wrong_scope());
         };
         let installation = self.find(*id, credential).await?;
+        if installation.suspended_at.is_some() {
+            return Err(CheckError::ScopeNotFound(format!(
+                "installation {} of the Tether GitHub App is suspended; unsuspend it on GitHub first",
+                id.get()
+            )));
+        }
         let missing: Vec<String> = ["contents", "metadata"]
             .into_iter()
             .filter(|p| !grants_read(&installation.permissions, p))

@@ -50,12 +50,11 @@ struct Member {
     access_level: u32,
 }
 
-/// Scopes that grant what `required` grants (`api` reads the API; `write_repository` reads repositories).
+/// Scopes that grant what `required` grants: GitLab maps `api` to every ability (repository
+/// download included), and `write_repository` includes reading.
 fn satisfied_by(required: &str, granted: &[String]) -> bool {
     granted.iter().any(|g| {
-        g == required
-            || (required == "read_api" && g == "api")
-            || (required == "read_repository" && g == "write_repository")
+        g == required || g == "api" || (required == "read_repository" && g == "write_repository")
     })
 }
 
@@ -114,6 +113,13 @@ impl GitLab {
                 } else {
                     CheckError::InvalidToken(format!("{host} does not accept this token"))
                 });
+            }
+            // 400: an OAuth or CI job token, which cannot introspect itself.
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
+                return Err(CheckError::InvalidToken(format!(
+                    "{host} does not accept this kind of token: use a personal, group, project or \
+                     service-account access token"
+                )));
             }
             StatusCode::NOT_FOUND => {
                 return Err(CheckError::Unreachable(format!(
@@ -234,7 +240,8 @@ mod tests {
             "read_repository",
             &granted(&["write_repository"])
         ));
-        assert!(!satisfied_by("read_repository", &granted(&["api"])));
+        assert!(satisfied_by("read_repository", &granted(&["api"])));
+        assert!(!satisfied_by("read_repository", &granted(&["read_api"])));
         assert!(!satisfied_by("read_api", &granted(&["read_user"])));
     }
 }

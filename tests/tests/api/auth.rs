@@ -347,7 +347,22 @@ async fn token_in(app: &crate::helpers::TestApp, email: &str, org: &str) -> Stri
         .to_owned()
 }
 
+async fn an_api_token_cannot_mint_more_api_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let account = app.owner().await;
+    let create = "mutation { createApiToken(input: {name: \"ci\"}) { token } }";
+    let body = app.graphql(Some(&account.token), create, json!({})).await;
+    let api_token = body["data"]["createApiToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let minted = app.graphql(Some(&api_token), create, json!({})).await;
+    assert_eq!(error_code(&minted), "FORBIDDEN");
+    assert_eq!(minted["data"]["createApiToken"], Value::Null);
+}
+
 on_both_backends!(
+    an_api_token_cannot_mint_more_api_tokens,
     sign_up_creates_an_owner_with_a_working_session,
     sign_up_rejects_bad_input_and_taken_emails,
     login_returns_a_new_session_for_the_right_password,

@@ -31,6 +31,22 @@ async fn create(app: &TestApp, url: &str) -> Value {
     body["data"]["createAzureDevOpsConnection"].clone()
 }
 
+/// The `api-version` of every request that carried one.
+async fn api_versions(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let versions: Vec<String> = requests
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "api-version")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert!(!versions.is_empty());
+    versions
+}
+
 fn first_error(payload: &Value) -> (String, Option<String>, String) {
     assert!(payload["connection"].is_null(), "{payload}");
     let e = &payload["userErrors"][0];
@@ -46,6 +62,10 @@ async fn create_azure_devops_connection_accepts_both_cloud_url_forms(backend: Ba
     let app = app_for(backend, &server).await;
     let payload = create(&app, "https://dev.azure.com/ghost/").await;
     assert_eq!(payload["userErrors"], json!([]), "{payload}");
+    assert!(
+        api_versions(&server).await.iter().all(|v| v == "7.1"),
+        "the cloud gets api-version 7.1"
+    );
     assert_eq!(payload["connection"]["provider"], "AZURE_DEVOPS");
     assert_eq!(
         payload["connection"]["organizationUrl"],
@@ -169,6 +189,10 @@ async fn azure_devops_server_urls_are_ssrf_guarded(backend: Backend) {
     let app = spawn_app_with(backend, |raw| raw.allow_private_networks = true).await;
     let payload = create(&app, &format!("{}/ghost", server.uri())).await;
     assert_eq!(payload["userErrors"], json!([]), "{payload}");
+    assert!(
+        api_versions(&server).await.iter().all(|v| v == "5.0"),
+        "Azure DevOps Server gets api-version 5.0"
+    );
 }
 
 on_both_backends!(

@@ -170,7 +170,57 @@ async fn create_bitbucket_connection_rejects_malformed_input_without_a_request(b
     assert_eq!(request_count(&server).await, 0);
 }
 
+async fn update_connection_credential_switches_bitbucket_from_api_token_to_access_token(
+    backend: Backend,
+) {
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("dev@example.com:{BITBUCKET_TOKEN}"));
+    let server = healthy_bitbucket(&format!("Basic {basic}")).await;
+    let new_token = "ATCTT3xFfGN0-RotatedAccessToken7e8f";
+    accept_bitbucket_auth(&server, &format!("Bearer {new_token}")).await;
+    let app = app_for(backend, &server).await;
+    let owner = app.owner().await;
+    let created = app
+        .graphql(Some(&owner.token), CREATE, json!({"input": {"workspaceId": "ghost", "token": BITBUCKET_TOKEN, "email": "dev@example.com"}}))
+        .await;
+    let id = created["data"]["createBitbucketConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let update = "mutation($input: UpdateConnectionCredentialInput!) { updateConnectionCredential(input: $input) {
+        connection { tokenHint } userErrors { field code message } } }";
+    // Keeping the email would send the new access token as Basic, which Bitbucket refuses.
+    let kept = app
+        .graphql(
+            Some(&owner.token),
+            update,
+            json!({"input": {"id": id, "token": new_token}}),
+        )
+        .await;
+    assert_eq!(
+        kept["data"]["updateConnectionCredential"]["userErrors"][0]["code"],
+        "INVALID_TOKEN"
+    );
+    let cleared = app
+        .graphql(
+            Some(&owner.token),
+            update,
+            json!({"input": {"id": id, "token": new_token, "email": ""}}),
+        )
+        .await;
+    assert_eq!(
+        cleared["data"]["updateConnectionCredential"]["userErrors"],
+        json!([]),
+        "{cleared}"
+    );
+    assert_eq!(
+        cleared["data"]["updateConnectionCredential"]["connection"]["tokenHint"],
+        "…7e8f"
+    );
+}
+
 on_both_backends!(
+    update_connection_credential_switches_bitbucket_from_api_token_to_access_token,
     create_bitbucket_connection_accepts_a_workspace_access_token,
     create_bitbucket_connection_accepts_an_api_token_with_its_email,
     create_bitbucket_connection_rejects_a_bad_token,

@@ -25,10 +25,14 @@ pub async fn link_github(app: &TestApp, account: &Account) {
         .unwrap()
         .unwrap();
     let id = entities::new_id();
-    let sealed = app.state.keyring.seal(
-        &SecretString::from(GITHUB_USER_TOKEN),
-        SealContext::new(linked_account::SEAL_TABLE, id, linked_account::SEAL_COLUMN),
-    );
+    let sealed = app
+        .state
+        .keyring
+        .seal(
+            &SecretString::from(GITHUB_USER_TOKEN),
+            SealContext::new(linked_account::SEAL_TABLE, id, linked_account::SEAL_COLUMN),
+        )
+        .unwrap();
     linked_account::ActiveModel {
         id: Set(id),
         user_id: Set(user.id),

@@ -6,8 +6,9 @@ use crate::fixtures;
 use crate::helpers::{Backend, spawn_app_with};
 use crate::on_both_backends;
 use crate::providers::*;
+use entities::RepositoryState;
 use entities::{finding, repository};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::json;
 
 const REPOS: &str =
@@ -31,8 +32,16 @@ async fn deleting_a_connection_keeps_repositories_and_findings_and_re_adding_rea
         .to_owned();
     let conn = fixtures::connection_row(&app.state.db, &conn_id).await;
     let api_repo = fixtures::repository(&app.state.db, &conn, "101", "api").await;
-    fixtures::repository(&app.state.db, &conn, "102", "web").await;
+    let web_repo = fixtures::repository(&app.state.db, &conn, "102", "web").await;
     fixtures::finding(&app.state.db, &api_repo).await;
+    // One repository was gone upstream, and the user had switched scanning off on the other:
+    // both facts must survive a delete and re-add.
+    let mut gone: repository::ActiveModel = web_repo.into();
+    gone.state = Set(RepositoryState::Gone);
+    gone.update(&app.state.db).await.unwrap();
+    let mut quiet: repository::ActiveModel = api_repo.clone().into();
+    quiet.scan_enabled = Set(false);
+    quiet.update(&app.state.db).await.unwrap();
 
     let deleted = app
         .graphql(Some(&owner.token), "mutation($id: ID!) { deleteConnection(input: {id: $id}) { deletedConnectionId userErrors { code } } }", json!({"id": conn_id}))
@@ -79,14 +88,28 @@ async fn deleting_a_connection_keeps_repositories_and_findings_and_re_adding_rea
         .to_owned();
     assert_ne!(new_id, conn_id);
     let reattached = app.graphql(Some(&owner.token), REPOS, json!({})).await;
-    for edge in reattached["data"]["repositories"]["edges"]
+    let edges = reattached["data"]["repositories"]["edges"]
         .as_array()
-        .unwrap()
-    {
-        assert_eq!(edge["node"]["state"], "ACTIVE");
-        assert_eq!(edge["node"]["scanEnabled"], true);
+        .unwrap();
+    for edge in edges {
         assert_eq!(edge["node"]["connection"]["id"], new_id.as_str());
     }
+    let by_name =
+        |name: &str| edges.iter().find(|e| e["node"]["name"] == name).unwrap()["node"].clone();
+    assert_eq!(
+        (
+            by_name("api")["state"].clone(),
+            by_name("api")["scanEnabled"].clone()
+        ),
+        (json!("ACTIVE"), json!(false))
+    );
+    assert_eq!(
+        (
+            by_name("web")["state"].clone(),
+            by_name("web")["scanEnabled"].clone()
+        ),
+        (json!("GONE"), json!(true))
+    );
     assert_eq!(
         repository::Entity::find()
             .count(&app.state.db)
@@ -101,7 +124,10 @@ async fn deleting_a_connection_keeps_repositories_and_findings_and_re_adding_rea
             json!({"id": new_id}),
         )
         .await;
-    assert_eq!(count["data"]["connection"]["repositoryCount"], 2);
+    assert_eq!(
+        count["data"]["connection"]["repositoryCount"], 1,
+        "GONE repositories are not counted"
+    );
 }
 
 async fn repositories_paginate_with_cursors_and_filter(backend: Backend) {

@@ -37,6 +37,8 @@ pub async fn repository(
         etag: Set(None),
         state: Set(RepositoryState::Active),
         scan_enabled: Set(true),
+        detached_state: Set(None),
+        detached_scan_enabled: Set(None),
         first_seen_at: Set(now),
         refreshed_at: Set(now),
     }

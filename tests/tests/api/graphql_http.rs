@@ -62,6 +62,33 @@ async fn request_errors_are_4xx_only_under_graphql_response_json(backend: Backen
     }
     let (status, _, _) = post(&app, "application/json", "{not json").await;
     assert_eq!(status, 400);
+    let get_without_query = app
+        .client
+        .get(format!("{}/graphql?variables=%7B%7D", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_without_query.status().as_u16(), 400);
+    // Hostile nesting is refused before the parser sees it (it would exhaust the stack).
+    let hostile = format!(
+        "{{ __typename(a: {}1{}) }}",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let (status, _, body) = post(
+        &app,
+        GRAPHQL_RESPONSE,
+        &json!({"query": hostile}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nests"),
+        "{body}"
+    );
     let (status, _, _) = post(&app, "application/json", r#"{"variables":{}}"#).await;
     assert_eq!(status, 400);
 }
@@ -122,8 +149,15 @@ async fn posts_must_be_json(backend: Backend) {
 async fn size_depth_complexity_and_alias_limits_hold(backend: Backend) {
     let app = spawn_app_with(backend, |raw| raw.max_body_bytes = 2048).await;
     let huge = json!({"query": format!("{{ __typename }} # {}", "x".repeat(4096))}).to_string();
-    let (status, _, _) = post(&app, GRAPHQL_RESPONSE, &huge).await;
+    let (status, content_type, body) = post(&app, GRAPHQL_RESPONSE, &huge).await;
     assert_eq!(status, 413);
+    assert!(content_type.starts_with(GRAPHQL_RESPONSE));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too large")
+    );
 
     let aliases: String = (0..40).map(|i| format!("a{i}: __typename ")).collect();
     let (status, _, body) = post(
@@ -165,7 +199,8 @@ async fn size_depth_complexity_and_alias_limits_hold(backend: Backend) {
 }
 
 async fn graphiql_and_health_endpoints_are_served(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // On by default for SQLite only; switched on explicitly so both backends serve it.
+    let app = spawn_app_with(backend, |raw| raw.graphiql = Some(true)).await;
     let page = app
         .client
         .get(format!("{}/graphql", app.address))

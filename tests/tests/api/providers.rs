@@ -50,6 +50,7 @@ pub async fn gitlab_member(server: &MockServer, access_level: u32) {
         .and(path(format!(
             "/api/v4/groups/{GITLAB_GROUP_ID}/members/all/{GITLAB_USER_ID}"
         )))
+        .and(header("PRIVATE-TOKEN", GITLAB_TOKEN))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": GITLAB_USER_ID, "username": "tether-bot", "name": "Tether", "state": "active",
             "access_level": access_level, "membership_state": "active"
@@ -81,6 +82,22 @@ fn bitbucket_page(values: serde_json::Value) -> ResponseTemplate {
 /// Bitbucket answering the workspace `ghost` for `auth` (a full Authorization header value).
 pub async fn healthy_bitbucket(auth: &str) -> MockServer {
     let server = MockServer::start().await;
+    accept_bitbucket_auth(&server, auth).await;
+    // Any other credential is refused, as Bitbucket does.
+    Mock::given(method("GET"))
+        .respond_with(bitbucket_error(
+            401,
+            "Token is invalid, expired, or not supported for this endpoint.",
+            json!(null),
+        ))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Lets `auth` read the workspace `ghost` on `server` too.
+pub async fn accept_bitbucket_auth(server: &MockServer, auth: &str) {
     Mock::given(method("GET"))
         .and(path("/2.0/repositories/ghost"))
         .and(query_param("pagelen", "1"))
@@ -88,7 +105,7 @@ pub async fn healthy_bitbucket(auth: &str) -> MockServer {
         .respond_with(bitbucket_page(
             json!([{"type": "repository", "uuid": "{1}", "full_name": "ghost/api"}]),
         ))
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path("/2.0/workspaces/ghost/projects"))
@@ -96,9 +113,8 @@ pub async fn healthy_bitbucket(auth: &str) -> MockServer {
         .respond_with(bitbucket_page(
             json!([{"type": "project", "key": "PRJ", "uuid": "{2}"}]),
         ))
-        .mount(&server)
+        .mount(server)
         .await;
-    server
 }
 
 /// Bitbucket's error document.
@@ -131,7 +147,6 @@ pub async fn healthy_azure() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path("/ghost/_apis/projects"))
-        .and(query_param("api-version", "7.1"))
         .and(header("Authorization", azure_basic().as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "count": 1, "value": [{"id": "p1", "name": "Platform", "state": "wellFormed", "visibility": "private"}]

@@ -41,7 +41,32 @@ async fn another_organization_cannot_read_or_change_connections_or_repositories(
             .unwrap()
             .to_owned()
     };
-    let _ = repo;
+    let finding = fixtures::finding(&app.state.db, &repo).await;
+    let finding_id = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("Finding:{}", finding.id))
+    };
+    let alice_finding = app
+        .graphql(
+            Some(&alice.token),
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": finding_id}),
+        )
+        .await;
+    assert_eq!(alice_finding["data"]["node"]["id"], finding_id.as_str());
+    let token_id = {
+        let body = app
+            .graphql(
+                Some(&alice.token),
+                "mutation { createApiToken(input: {name: \"x\"}) { apiToken { id } } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["createApiToken"]["apiToken"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
 
     // Lists are empty for Mallory.
     let lists = app
@@ -73,6 +98,12 @@ async fn another_organization_cannot_read_or_change_connections_or_repositories(
             &alice.organization_id,
         ),
         ("query($id: ID!) { node(id: $id) { id } }", &alice.user_id),
+        ("query($id: ID!) { node(id: $id) { id } }", &finding_id),
+        ("query($id: ID!) { node(id: $id) { id } }", &token_id),
+        (
+            "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { revokedTokenId } }",
+            &token_id,
+        ),
         (
             "mutation($id: ID!) { syncConnection(input: {id: $id}) { connection { id } } }",
             &conn_id,

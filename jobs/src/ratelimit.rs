@@ -1,0 +1,161 @@
+//! Reading providers' rate-limit headers into one shape.
+//!
+//! GitHub sends `x-ratelimit-remaining`/`x-ratelimit-reset` (epoch seconds); GitLab sends
+//! `RateLimit-Remaining`/`RateLimit-Reset` (epoch seconds); Azure DevOps sends
+//! `X-RateLimit-Delay` (seconds it delayed us), `X-RateLimit-Remaining` and `X-RateLimit-Reset`;
+//! everyone may send `Retry-After` (delta seconds or an HTTP date) with 429 or 503.
+
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use std::time::Duration;
+
+/// What the provider told us about our budget in one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimitState {
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// When the window resets.
+    pub reset_at: Option<DateTime<Utc>>,
+    /// How long to wait before the next request (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// Azure DevOps: how long the provider already delayed this request.
+    pub delayed: Option<Duration>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Epoch seconds, or (for small values, as in the IETF draft) seconds from now.
+fn reset_time(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let number: f64 = value.parse().ok()?;
+    if !number.is_finite() || number < 0.0 {
+        return None;
+    }
+    if number > 1_000_000_000.0 {
+        DateTime::from_timestamp(number as i64, 0)
+    } else {
+        Some(now + chrono::Duration::milliseconds((number * 1000.0) as i64))
+    }
+}
+
+/// `Retry-After`: delta-seconds or an HTTP date.
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+impl RateLimitState {
+    /// Reads every known rate-limit header.
+    pub fn from_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Self {
+        let remaining = header(headers, &["x-ratelimit-remaining", "ratelimit-remaining"])
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| v as u64);
+        let reset_at = header(headers, &["x-ratelimit-reset", "ratelimit-reset"])
+            .and_then(|v| reset_time(v, now));
+        let retry_after = header(headers, &["retry-after"]).and_then(|v| retry_after(v, now));
+        let delayed = header(headers, &["x-ratelimit-delay"])
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(Duration::from_secs_f64);
+        Self {
+            remaining,
+            reset_at,
+            retry_after,
+            delayed,
+        }
+    }
+
+    /// How long to wait before the next request, if at all: an explicit `Retry-After`, or the
+    /// time to the reset when the budget is spent.
+    pub fn wait(&self, now: DateTime<Utc>) -> Option<Duration> {
+        if let Some(wait) = self.retry_after {
+            return Some(wait);
+        }
+        match (self.remaining, self.reset_at) {
+            (Some(0), Some(reset)) => Some((reset - now).to_std().unwrap_or(Duration::ZERO)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn github_spent_budget_waits_until_the_reset() {
+        let state = RateLimitState::from_headers(
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1800000042"),
+            ]),
+            now(),
+        );
+        assert_eq!(state.remaining, Some(0));
+        assert_eq!(state.wait(now()), Some(Duration::from_secs(42)));
+    }
+
+    #[test]
+    fn gitlab_headers_with_budget_left_do_not_wait() {
+        let state = RateLimitState::from_headers(
+            &headers(&[
+                ("RateLimit-Remaining", "1999"),
+                ("RateLimit-Reset", "1800000060"),
+            ]),
+            now(),
+        );
+        assert_eq!(state.remaining, Some(1999));
+        assert_eq!(state.wait(now()), None);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(retry_after("120", now()), Some(Duration::from_secs(120)));
+        let date = (now() + chrono::Duration::seconds(30)).to_rfc2822();
+        assert_eq!(retry_after(&date, now()), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("soon", now()), None);
+        let state = RateLimitState::from_headers(&headers(&[("Retry-After", "7")]), now());
+        assert_eq!(state.wait(now()), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn azure_delay_and_relative_resets_are_read() {
+        let state = RateLimitState::from_headers(
+            &headers(&[
+                ("X-RateLimit-Delay", "0.5"),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", "10"),
+            ]),
+            now(),
+        );
+        assert_eq!(state.delayed, Some(Duration::from_millis(500)));
+        assert_eq!(state.wait(now()), Some(Duration::from_secs(10)));
+    }
+}
