@@ -11,6 +11,9 @@ use crate::state::AppState;
 use crate::{db, keys};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use jobs::budget::LocalBudget;
+use jobs::discovery::{Discovery, SchedulePolicy};
+use jobs::fetch::FetchPolicy;
 use jobs::{HttpClients, Providers};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -41,12 +44,24 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
     }
     let keyring = keys::load(&settings.keys)?;
     let clients = HttpClients::new(settings.network)?;
+    let keyring = Arc::new(keyring);
+    let providers = Providers::new(clients, settings.endpoints.clone());
+    let discovery = Discovery {
+        db: db.clone(),
+        keyring: keyring.clone(),
+        providers: providers.clone(),
+        endpoints: settings.endpoints.clone(),
+        budget: Arc::new(LocalBudget::default()),
+        fetch: FetchPolicy::default(),
+        schedule: SchedulePolicy::default(),
+    };
     Ok(AppState {
         db,
-        keyring: Arc::new(keyring),
-        providers: Providers::new(clients, settings.endpoints.clone()),
+        keyring,
+        providers,
         endpoints: settings.endpoints.clone(),
         throttle: Arc::new(LoginThrottle::default()),
+        discovery,
     })
 }
 

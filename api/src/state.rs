@@ -19,4 +19,6 @@ pub struct AppState {
     pub endpoints: Endpoints,
     /// Login throttle.
     pub throttle: Arc<LoginThrottle>,
+    /// Runs discoveries (what the job workers call).
+    pub discovery: jobs::discovery::Discovery,
 }

@@ -34,6 +34,12 @@ pub struct Model {
     pub next_discovery_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The adaptive gap between discoveries, in seconds.
+    pub discovery_interval_secs: Option<i64>,
+    /// The discovery run holding this connection, while one runs.
+    pub lease_owner: Option<Uuid>,
+    /// When that hold lapses unless renewed (a crashed worker's lease expires by itself).
+    pub lease_until: Option<DateTimeUtc>,
 }
 
 /// Connections relate to repositories through `repositories.connection_id`.

@@ -1,7 +1,11 @@
 //! Everything that talks to source-code providers: parsed scope and credential types, the SSRF
 //! guard, and one client module per provider behind the [`providers::ProviderClient`] trait.
 
+pub mod budget;
+pub mod discovery;
 pub mod error;
+pub mod fetch;
+pub mod listing;
 pub mod net;
 pub mod providers;
 pub mod ratelimit;

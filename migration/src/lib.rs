@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_tenancy;
 mod m20261125_000002_create_connections;
+mod m20261125_000003_add_discovery_scheduling;
 
 /// Runs Tether's migrations in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_tenancy::Migration),
             Box::new(m20261125_000002_create_connections::Migration),
+            Box::new(m20261125_000003_add_discovery_scheduling::Migration),
         ]
     }
 }

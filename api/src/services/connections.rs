@@ -10,9 +10,7 @@ use crate::state::AppState;
 use chrono::Utc;
 use entities::{ConnectionStatus, Provider, RepositoryState, connection, repository};
 use jobs::providers::Credential;
-use jobs::{
-    AccessToken, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope, WorkspaceId,
-};
+use jobs::{AccessToken, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
@@ -157,6 +155,9 @@ pub async fn create(
         next_discovery_at: Set(Some(now)),
         created_at: Set(now),
         updated_at: Set(now),
+        discovery_interval_secs: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
     };
     match &new.scope {
         Scope::GitlabGroup { instance, group } => {
@@ -236,32 +237,7 @@ pub async fn find(
 
 /// Rebuilds the scope of a stored connection.
 fn scope_of(row: &connection::Model) -> Result<Scope, ApiError> {
-    let corrupt =
-        |what: &str| ApiError::Internal(format!("connection {} has a bad {what}", row.id));
-    Ok(match row.provider {
-        Provider::Gitlab => Scope::GitlabGroup {
-            instance: row
-                .instance_url
-                .as_deref()
-                .map(InstanceUrl::parse)
-                .transpose()
-                .map_err(|_| corrupt("instance URL"))?,
-            group: GroupPath::parse(row.group_path.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt("group path"))?,
-        },
-        Provider::Bitbucket => Scope::BitbucketWorkspace(
-            WorkspaceId::parse(row.workspace_id.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt("workspace"))?,
-        ),
-        Provider::AzureDevops => Scope::AzureOrganization(
-            OrganizationUrl::parse(row.organization_url.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt("organization URL"))?,
-        ),
-        Provider::Github => Scope::GithubInstallation(
-            InstallationId::parse(&row.installation_id.unwrap_or_default().to_string())
-                .map_err(|_| corrupt("installation id"))?,
-        ),
-    })
+    jobs::discovery::stored_scope(row).map_err(ApiError::Internal)
 }
 
 /// What `updateConnectionCredential` does with the Bitbucket account email.

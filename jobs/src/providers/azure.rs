@@ -2,12 +2,17 @@
 //! personal access tokens sent as HTTP Basic with an empty user name.
 
 use super::http::{body, host_label, send, unexpected};
-use super::{Credential, Endpoints, ProviderClient, ValidatedScope, wrong_scope};
+use super::{Credential, Endpoints, ProviderClient, ValidatedScope, required, wrong_scope};
+use crate::fetch::{FetchError, Fetcher};
+use crate::listing::PageSink;
 use crate::scope::AzureHosting;
 use crate::{CheckError, HttpClients, OrganizationUrl, Scope};
 use reqwest::{Response, StatusCode};
 use secrecy::ExposeSecret;
 use url::Url;
+
+#[path = "azure_listing.rs"]
+mod listing;
 
 /// Azure DevOps Services' current REST version.
 const CLOUD_API_VERSION: &str = "7.1";
@@ -159,5 +164,36 @@ impl ProviderClient for AzureDevOps {
             Scope::AzureOrganization(org) => self.check(org, credential).await,
             _ => Err(wrong_scope()),
         }
+    }
+
+    async fn list(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        pages: &PageSink,
+    ) -> Result<(), FetchError> {
+        let Scope::AzureOrganization(org) = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let credential = required(credential)?;
+        let (base, user_supplied) = self.base(org);
+        let lister = listing::OrganizationLister {
+            client: if user_supplied {
+                self.clients.guarded()
+            } else {
+                self.clients.trusted()
+            },
+            base: &base,
+            api_version: match org.hosting() {
+                AzureHosting::Server => SERVER_API_VERSION,
+                _ => CLOUD_API_VERSION,
+            },
+            pat: credential.token.secret().expose_secret(),
+            fetcher,
+        };
+        lister.run(pages).await
     }
 }

@@ -2,11 +2,16 @@
 //! token with its account email (Basic). App passwords stopped working in June 2026.
 
 use super::http::{error_json, host_label, send, unexpected};
-use super::{Credential, Endpoints, ProviderClient, ValidatedScope, wrong_scope};
+use super::{Credential, Endpoints, ProviderClient, ValidatedScope, required, wrong_scope};
+use crate::fetch::{FetchError, Fetcher};
+use crate::listing::PageSink;
 use crate::{CheckError, Scope, WorkspaceId};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::ExposeSecret;
 use url::Url;
+
+#[path = "bitbucket_listing.rs"]
+mod listing;
 
 /// Bitbucket Cloud's client.
 #[derive(Clone)]
@@ -42,7 +47,11 @@ impl Bitbucket {
         }
     }
 
-    fn authorize(&self, request: RequestBuilder, credential: &Credential) -> RequestBuilder {
+    pub(super) fn authorize(
+        &self,
+        request: RequestBuilder,
+        credential: &Credential,
+    ) -> RequestBuilder {
         let token = credential.token.secret().expose_secret();
         match &credential.email {
             Some(email) => request.basic_auth(email.as_str(), Some(token)),
@@ -137,5 +146,27 @@ impl ProviderClient for Bitbucket {
         Ok(ValidatedScope {
             display_name: ws.to_owned(),
         })
+    }
+
+    async fn list(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        pages: &PageSink,
+    ) -> Result<(), FetchError> {
+        let Scope::BitbucketWorkspace(workspace) = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let credential = required(credential)?;
+        let lister = listing::WorkspaceLister {
+            bitbucket: self,
+            workspace: workspace.as_str(),
+            credential,
+            fetcher,
+        };
+        lister.run(pages).await
     }
 }

@@ -3,6 +3,8 @@
 
 use super::http::{host_label, json, next_link, send, unexpected};
 use super::{Credential, Endpoints, ProviderClient, ValidatedScope, wrong_scope};
+use crate::fetch::{FetchError, Fetcher};
+use crate::listing::PageSink;
 use crate::{CheckError, HttpClients, InstallationId, Scope};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
@@ -133,5 +135,20 @@ impl ProviderClient for GitHub {
         Ok(ValidatedScope {
             display_name: login,
         })
+    }
+
+    async fn list(
+        &self,
+        _scope: &Scope,
+        _credential: Option<&Credential>,
+        _fetcher: &Fetcher,
+        _pages: &PageSink,
+    ) -> Result<(), FetchError> {
+        // Listing an installation needs the app's own identity (JWT → installation token).
+        Err(FetchError::Unauthorized(
+            "GitHub discovery needs the Tether GitHub App's credentials, which this server does not \
+             have configured yet"
+                .into(),
+        ))
     }
 }

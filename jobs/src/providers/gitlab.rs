@@ -2,13 +2,18 @@
 //! `PRIVATE-TOKEN`.
 
 use super::http::{error_json, host_label, json, send, unexpected};
-use super::{Credential, Endpoints, ProviderClient, ValidatedScope, wrong_scope};
+use super::{Credential, Endpoints, ProviderClient, ValidatedScope, required, wrong_scope};
+use crate::fetch::{FetchError, Fetcher};
+use crate::listing::PageSink;
 use crate::{CheckError, GroupPath, HttpClients, InstanceUrl, Scope};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use url::Url;
+
+#[path = "gitlab_listing.rs"]
+mod listing;
 
 /// The role GitLab calls Reporter; anything lower cannot read repositories.
 const REPORTER: u32 = 20;
@@ -225,6 +230,39 @@ impl ProviderClient for GitLab {
             }
             _ => Err(wrong_scope()),
         }
+    }
+
+    async fn list(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        pages: &PageSink,
+    ) -> Result<(), FetchError> {
+        let Scope::GitlabGroup { instance, group } = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let credential = required(credential)?;
+        let (base, client) = match instance {
+            Some(url) => (url.as_str().to_owned(), self.clients.guarded()),
+            None => (
+                self.default_instance
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                self.clients.trusted(),
+            ),
+        };
+        let lister = listing::GroupLister {
+            client,
+            base: &base,
+            group: group.as_str(),
+            token: credential.token.secret().expose_secret(),
+            fetcher,
+        };
+        lister.run(pages).await
     }
 }
 

@@ -12,6 +12,8 @@ pub use bitbucket::Bitbucket;
 pub use github::GitHub;
 pub use gitlab::GitLab;
 
+use crate::fetch::{FetchError, Fetcher};
+use crate::listing::{PageSink, RemoteRepository};
 use crate::{AccessToken, AccountEmail, CheckError, HttpClients, Scope};
 use url::Url;
 
@@ -69,6 +71,36 @@ pub trait ProviderClient: Send + Sync {
         scope: &Scope,
         credential: &Credential,
     ) -> Result<ValidatedScope, CheckError>;
+
+    /// Lists every repository of `scope` into `pages`, a page at a time, through `fetcher`.
+    /// `Ok` means the whole scope was listed: only then may missing repositories be marked gone.
+    async fn list(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        pages: &PageSink,
+    ) -> Result<(), FetchError>;
+}
+
+/// Hands a page to the discovery job; a closed sink means the job stopped listening.
+pub(crate) async fn deliver(
+    pages: &PageSink,
+    page: Vec<RemoteRepository>,
+) -> Result<(), FetchError> {
+    if page.is_empty() {
+        return Ok(());
+    }
+    pages
+        .send(page)
+        .await
+        .map_err(|_| FetchError::Protocol("the discovery job stopped reading pages".into()))
+}
+
+/// The credential a listing needs, or a refusal naming the scope.
+pub(crate) fn required(credential: Option<&Credential>) -> Result<&Credential, FetchError> {
+    credential
+        .ok_or_else(|| FetchError::Unauthorized("the connection has no stored credential".into()))
 }
 
 /// Every provider client, built once and shared.

@@ -1,0 +1,198 @@
+//! Writing listed repositories: one page at a time, inserting new ones in a batch and updating
+//! only rows whose metadata changed, keyed by (organization, host, provider id).
+
+use crate::listing::RemoteRepository;
+use chrono::Utc;
+use entities::{RepositoryState, connection, repository};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// What a run did to repository rows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    /// New rows.
+    pub added: i64,
+    /// Rows whose metadata, state or connection changed.
+    pub updated: i64,
+    /// Rows listed as they were.
+    pub unchanged: i64,
+    /// Rows marked gone.
+    pub gone: i64,
+}
+
+impl Counters {
+    /// Whether the run changed anything.
+    pub fn changed(&self) -> bool {
+        self.added + self.updated + self.gone > 0
+    }
+}
+
+fn topics_json(topics: &[String]) -> serde_json::Value {
+    serde_json::Value::Array(
+        topics
+            .iter()
+            .cloned()
+            .map(serde_json::Value::String)
+            .collect(),
+    )
+}
+
+/// Whether `row` differs from what the provider lists (fields the listing lacks are kept).
+fn differs(row: &repository::Model, remote: &RemoteRepository, conn: &connection::Model) -> bool {
+    row.name != remote.name
+        || row.full_name != remote.full_name
+        || row.web_url != remote.web_url
+        || row.clone_url != remote.clone_url
+        || row.default_branch != remote.default_branch
+        || row.visibility != remote.visibility
+        || row.archived != remote.archived
+        || row.fork != remote.fork
+        || (remote.language.is_some() && row.language != remote.language)
+        || (remote.size_kb.is_some() && row.size_kb != remote.size_kb)
+        || row.topics != topics_json(&remote.topics)
+        || (remote.last_pushed_at.is_some() && row.last_pushed_at != remote.last_pushed_at)
+        || row.state != RepositoryState::Active
+        || row.connection_id != Some(conn.id)
+        || row.scope_key != conn.scope_key
+}
+
+fn apply(
+    active: &mut repository::ActiveModel,
+    remote: &RemoteRepository,
+    conn: &connection::Model,
+) {
+    let now = Utc::now();
+    active.connection_id = Set(Some(conn.id));
+    active.scope_key = Set(conn.scope_key.clone());
+    active.name = Set(remote.name.clone());
+    active.full_name = Set(remote.full_name.clone());
+    active.web_url = Set(remote.web_url.clone());
+    active.clone_url = Set(remote.clone_url.clone());
+    active.default_branch = Set(remote.default_branch.clone());
+    active.visibility = Set(remote.visibility);
+    active.archived = Set(remote.archived);
+    active.fork = Set(remote.fork);
+    if remote.language.is_some() {
+        active.language = Set(remote.language.clone());
+    }
+    if remote.size_kb.is_some() {
+        active.size_kb = Set(remote.size_kb);
+    }
+    active.topics = Set(topics_json(&remote.topics));
+    if remote.last_pushed_at.is_some() {
+        active.last_pushed_at = Set(remote.last_pushed_at);
+    }
+    active.state = Set(RepositoryState::Active);
+    active.detached_state = Set(None);
+    active.detached_scan_enabled = Set(None);
+    active.refreshed_at = Set(now);
+}
+
+fn new_row(remote: &RemoteRepository, conn: &connection::Model) -> repository::ActiveModel {
+    let now = Utc::now();
+    let mut row = repository::ActiveModel {
+        id: Set(entities::new_id()),
+        organization_id: Set(conn.organization_id),
+        provider: Set(conn.provider),
+        host: Set(conn.host.clone()),
+        external_id: Set(remote.external_id.clone()),
+        head_commit_sha: Set(None),
+        etag: Set(None),
+        scan_enabled: Set(true),
+        first_seen_at: Set(now),
+        language: Set(None),
+        size_kb: Set(None),
+        last_pushed_at: Set(None),
+        ..Default::default()
+    };
+    apply(&mut row, remote, conn);
+    row
+}
+
+/// Upserts one listed page; `seen` collects provider ids across the run.
+pub async fn upsert_page(
+    db: &DatabaseConnection,
+    conn: &connection::Model,
+    page: Vec<RemoteRepository>,
+    seen: &mut HashSet<String>,
+    counters: &mut Counters,
+) -> Result<(), DbErr> {
+    // A repository listed twice in one run (pages shifting under us) counts once.
+    let page: Vec<RemoteRepository> = page
+        .into_iter()
+        .filter(|r| seen.insert(r.external_id.clone()))
+        .collect();
+    if page.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = page.iter().map(|r| r.external_id.clone()).collect();
+    let existing: HashMap<String, repository::Model> = repository::Entity::find()
+        .filter(repository::Column::OrganizationId.eq(conn.organization_id))
+        .filter(repository::Column::Host.eq(&conn.host))
+        .filter(repository::Column::ExternalId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.external_id.clone(), r))
+        .collect();
+    let txn = db.begin().await?;
+    let mut fresh = Vec::new();
+    for remote in &page {
+        match existing.get(&remote.external_id) {
+            None => {
+                fresh.push(new_row(remote, conn));
+                counters.added += 1;
+            }
+            Some(row) if differs(row, remote, conn) => {
+                let mut active: repository::ActiveModel = row.clone().into();
+                apply(&mut active, remote, conn);
+                active.update(&txn).await?;
+                counters.updated += 1;
+            }
+            Some(_) => counters.unchanged += 1,
+        }
+    }
+    if !fresh.is_empty() {
+        repository::Entity::insert_many(fresh).exec(&txn).await?;
+    }
+    txn.commit().await
+}
+
+/// After a complete listing: marks the connection's active repositories that were not listed.
+pub async fn mark_gone(
+    db: &DatabaseConnection,
+    conn: &connection::Model,
+    seen: &HashSet<String>,
+) -> Result<i64, DbErr> {
+    let active: Vec<(Uuid, String)> = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .column(repository::Column::ExternalId)
+        .filter(repository::Column::ConnectionId.eq(conn.id))
+        .filter(repository::Column::State.eq(RepositoryState::Active))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let gone: Vec<Uuid> = active
+        .into_iter()
+        .filter(|(_, external)| !seen.contains(external))
+        .map(|(id, _)| id)
+        .collect();
+    for chunk in gone.chunks(500) {
+        repository::Entity::update_many()
+            .col_expr(
+                repository::Column::State,
+                Expr::value(RepositoryState::Gone),
+            )
+            .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+            .filter(repository::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(gone.len() as i64)
+}

@@ -1,0 +1,38 @@
+//! What a provider lists about a repository, in one shape for all providers.
+
+use chrono::{DateTime, Utc};
+use entities::Visibility;
+
+/// One repository as its provider lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRepository {
+    /// The provider's stable id (survives renames and transfers).
+    pub external_id: String,
+    /// Short name.
+    pub name: String,
+    /// Full path, e.g. `ghost/mygroup/api`.
+    pub full_name: String,
+    /// Web page.
+    pub web_url: Option<String>,
+    /// HTTPS clone URL.
+    pub clone_url: Option<String>,
+    /// Default branch.
+    pub default_branch: Option<String>,
+    /// Visibility.
+    pub visibility: Visibility,
+    /// Archived upstream.
+    pub archived: bool,
+    /// A fork.
+    pub fork: bool,
+    /// Main language, when the listing has it.
+    pub language: Option<String>,
+    /// Size in KiB, when the listing has it.
+    pub size_kb: Option<i64>,
+    /// Topics.
+    pub topics: Vec<String>,
+    /// Last push or activity.
+    pub last_pushed_at: Option<DateTime<Utc>>,
+}
+
+/// Where listed pages go: the discovery job upserts each one as it arrives.
+pub type PageSink = tokio::sync::mpsc::Sender<Vec<RemoteRepository>>;

@@ -1,0 +1,171 @@
+//! Listing an Azure DevOps organization: its projects (continuation tokens), then each
+//! project's Git repositories, several projects at once.
+
+use super::super::deliver;
+use crate::fetch::{FetchError, Fetcher};
+use crate::listing::{PageSink, RemoteRepository};
+use entities::Visibility;
+use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+
+const CONCURRENT_PROJECTS: usize = 4;
+const PROJECTS_PER_PAGE: u32 = 100;
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct List<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct Project {
+    id: String,
+    name: String,
+    visibility: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Repository {
+    id: String,
+    name: String,
+    default_branch: Option<String>,
+    size: Option<i64>,
+    remote_url: Option<String>,
+    web_url: Option<String>,
+    #[serde(default)]
+    is_disabled: bool,
+    #[serde(default)]
+    is_fork: bool,
+}
+
+pub(super) struct OrganizationLister<'a> {
+    pub client: &'a reqwest::Client,
+    pub base: &'a str,
+    pub api_version: &'a str,
+    pub pat: &'a str,
+    pub fetcher: &'a Fetcher,
+}
+
+fn to_remote(project: &Project, r: Repository) -> RemoteRepository {
+    RemoteRepository {
+        external_id: r.id,
+        full_name: format!("{}/{}", project.name, r.name),
+        name: r.name,
+        web_url: r.web_url,
+        clone_url: r.remote_url.map(|u| strip_user(&u)),
+        default_branch: r
+            .default_branch
+            .map(|b| b.trim_start_matches("refs/heads/").to_owned()),
+        visibility: match project.visibility.as_deref() {
+            Some("public") => Visibility::Public,
+            _ => Visibility::Private,
+        },
+        archived: r.is_disabled,
+        fork: r.is_fork,
+        language: None,
+        size_kb: r.size.map(|b| b / 1024),
+        topics: Vec::new(),
+        last_pushed_at: None,
+    }
+}
+
+/// Azure puts the organization name as a user in remote URLs; it is not a credential, but a
+/// clone URL should not carry it.
+fn strip_user(href: &str) -> String {
+    match url::Url::parse(href) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            url.to_string()
+        }
+        Err(_) => href.to_owned(),
+    }
+}
+
+impl OrganizationLister<'_> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+    ) -> Result<(T, reqwest::header::HeaderMap), FetchError> {
+        let request = self
+            .client
+            .get(url)
+            .basic_auth("", Some(self.pat))
+            .header(reqwest::header::ACCEPT, "application/json");
+        let response = self.fetcher.send(request).await?;
+        // A bad PAT gets a 203 sign-in page rather than a 401.
+        let html = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/html"));
+        if response.status() == reqwest::StatusCode::NON_AUTHORITATIVE_INFORMATION || html {
+            return Err(FetchError::Unauthorized(
+                "Azure DevOps no longer accepts the personal access token: update it".into(),
+            ));
+        }
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|_| FetchError::Transient("Azure DevOps dropped the response".into()))?;
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            FetchError::Protocol(format!("Azure DevOps answered unexpected JSON: {e}"))
+        })?;
+        Ok((value, headers))
+    }
+
+    async fn projects(&self) -> Result<Vec<Project>, FetchError> {
+        let mut all = Vec::new();
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/_apis/projects?api-version={}&$top={PROJECTS_PER_PAGE}",
+                self.base, self.api_version
+            );
+            if let Some(token) = &continuation {
+                url.push_str("&continuationToken=");
+                url.push_str(
+                    &url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>(),
+                );
+            }
+            let (page, headers): (List<Project>, _) = self.get(url).await?;
+            let fetched = page.value.len();
+            all.extend(page.value);
+            continuation = headers
+                .get("x-ms-continuationtoken")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .filter(|t| !t.is_empty());
+            if continuation.is_none() || fetched == 0 {
+                return Ok(all);
+            }
+        }
+    }
+
+    pub async fn run(&self, pages: &PageSink) -> Result<(), FetchError> {
+        let projects = self.projects().await?;
+        futures::stream::iter(projects)
+            .map(|project: Project| async move {
+                let url = format!(
+                    "{}/{}/_apis/git/repositories?api-version={}",
+                    self.base, project.id, self.api_version
+                );
+                let (list, _): (List<Repository>, _) = self.get(url).await?;
+                Ok::<_, FetchError>((project, list.value))
+            })
+            .buffer_unordered(CONCURRENT_PROJECTS)
+            .try_for_each(|(project, repositories)| async move {
+                deliver(
+                    pages,
+                    repositories
+                        .into_iter()
+                        .map(|r| to_remote(&project, r))
+                        .collect(),
+                )
+                .await
+            })
+            .await
+    }
+}
