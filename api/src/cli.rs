@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use crate::services::accounts::{self, SignUpFailure};
-use crate::startup::{Application, StartupError, build_state};
+use crate::startup::{Application, StartupError, build_state, start_background};
 use crate::{db, graphql, keys};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -23,6 +23,8 @@ pub enum Command {
     Serve,
     /// The API alone (production: run migrations with `tether migrate` first).
     Api,
+    /// Job workers and the scheduler, without the API.
+    Worker,
     /// Applies database migrations.
     Migrate,
     /// Prints the GraphQL SDL (`tether print-schema > schema.graphql`).
@@ -91,10 +93,17 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             app.run_until_stopped().await?;
         }
         Command::Api => {
-            let state = build_state(&settings, false).await?;
-            Application::with_state(settings, state)?
+            Application::build_api_only(settings)
+                .await?
                 .run_until_stopped()
                 .await?;
+        }
+        Command::Worker => {
+            let state = build_state(&settings, settings.is_embedded()).await?;
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            start_background(&settings, &state, &shutdown);
+            tokio::signal::ctrl_c().await?;
+            shutdown.cancel();
         }
         Command::Migrate => {
             let db = db::connect(&settings.database, 1).await?;

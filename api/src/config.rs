@@ -55,6 +55,12 @@ pub struct RawSettings {
     pub log_format: String,
     /// `TETHER_LOG`: a tracing filter such as `info,api=debug`.
     pub log: String,
+    /// `TETHER_QUEUE_NAMESPACE`: prefix of the job queues (one Redis can serve several Tethers).
+    pub queue_namespace: String,
+    /// `TETHER_WORKER_CONCURRENCY`: discoveries run at once per provider queue by one process.
+    pub worker_concurrency: usize,
+    /// `TETHER_SCHEDULER_INTERVAL_SECS`: how often due connections are enqueued.
+    pub scheduler_interval_secs: u64,
 }
 
 impl Default for RawSettings {
@@ -80,6 +86,9 @@ impl Default for RawSettings {
             max_aliases: 30,
             log_format: "pretty".into(),
             log: "info".into(),
+            queue_namespace: "tether".into(),
+            worker_concurrency: 4,
+            scheduler_interval_secs: 5,
         }
     }
 }
@@ -216,6 +225,19 @@ pub struct Settings {
     pub graphql: GraphqlLimits,
     /// Logging.
     pub log: LogSettings,
+    /// Job queues and workers.
+    pub jobs: JobSettings,
+}
+
+/// Job queues and workers.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Queue name prefix.
+    pub namespace: String,
+    /// Concurrent discoveries per provider queue and process.
+    pub concurrency: usize,
+    /// Scheduler tick.
+    pub scheduler_every: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -322,6 +344,32 @@ impl Settings {
                 return Err(bad(setting, "must be at least 1"));
             }
         }
+        if matches!(database, DatabaseUrl::Postgres(_)) && redis_url.is_none() {
+            return Err(bad(
+                "TETHER_REDIS_URL",
+                "required with a PostgreSQL database: the job queues live in Redis",
+            ));
+        }
+        let namespace = raw.queue_namespace.trim();
+        let namespace_ok = !namespace.is_empty()
+            && namespace.len() <= 64
+            && namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !namespace_ok {
+            return Err(bad(
+                "TETHER_QUEUE_NAMESPACE",
+                "use 1-64 letters, digits, '-' or '_'",
+            ));
+        }
+        if raw.worker_concurrency == 0 || raw.scheduler_interval_secs == 0 {
+            let setting = if raw.worker_concurrency == 0 {
+                "TETHER_WORKER_CONCURRENCY"
+            } else {
+                "TETHER_SCHEDULER_INTERVAL_SECS"
+            };
+            return Err(bad(setting, "must be at least 1"));
+        }
         let json = match raw.log_format.as_str() {
             "json" => true,
             "pretty" => false,
@@ -353,6 +401,11 @@ impl Settings {
             log: LogSettings {
                 json,
                 filter: raw.log,
+            },
+            jobs: JobSettings {
+                namespace: namespace.to_owned(),
+                concurrency: raw.worker_concurrency,
+                scheduler_every: std::time::Duration::from_secs(raw.scheduler_interval_secs),
             },
         })
     }
@@ -390,6 +443,14 @@ mod tests {
                 Box::new(|r| r.redis_url = Some("http://x".into())),
             ),
             (
+                "TETHER_REDIS_URL",
+                Box::new(|r| r.database_url = "postgres://tether@db/tether".into()),
+            ),
+            (
+                "TETHER_QUEUE_NAMESPACE",
+                Box::new(|r| r.queue_namespace = "a:b".into()),
+            ),
+            (
                 "TETHER_ENCRYPTION_KEYS",
                 Box::new(|r| r.encryption_keys = Some("k1:short".into())),
             ),
@@ -414,6 +475,7 @@ mod tests {
     fn postgres_switches_off_development_conveniences() {
         let raw = RawSettings {
             database_url: "postgres://tether@db.internal/tether".into(),
+            redis_url: Some("redis://cache:6379".into()),
             ..RawSettings::default()
         };
         let settings = Settings::from_raw(raw).unwrap();

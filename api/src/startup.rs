@@ -14,9 +14,12 @@ use actix_web::{App, HttpServer, web};
 use jobs::budget::LocalBudget;
 use jobs::discovery::{Discovery, SchedulePolicy};
 use jobs::fetch::FetchPolicy;
+use jobs::queue::Queues;
+use jobs::scheduler::Scheduler;
 use jobs::{HttpClients, Providers};
 use std::net::TcpListener;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 /// Why the application could not start.
@@ -34,6 +37,9 @@ pub enum StartupError {
     /// The outbound HTTP client could not be built.
     #[error("http client: {0}")]
     Http(#[from] jobs::net::ClientError),
+    /// The job queues could not be opened.
+    #[error(transparent)]
+    Queue(#[from] jobs::queue::QueueError),
 }
 
 /// Opens the database (migrating in embedded mode), loads the keys and builds shared state.
@@ -46,6 +52,17 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
     let clients = HttpClients::new(settings.network)?;
     let keyring = Arc::new(keyring);
     let providers = Providers::new(clients, settings.endpoints.clone());
+    let queues = match &settings.redis_url {
+        Some(url) => {
+            Queues::redis(
+                url.as_str(),
+                &settings.jobs.namespace,
+                settings.jobs.concurrency,
+            )
+            .await?
+        }
+        None => Queues::sqlite(&db, &settings.jobs.namespace, settings.jobs.concurrency).await?,
+    };
     let discovery = Discovery {
         db: db.clone(),
         keyring: keyring.clone(),
@@ -62,7 +79,28 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         endpoints: settings.endpoints.clone(),
         throttle: Arc::new(LoginThrottle::default()),
         discovery,
+        queues,
     })
+}
+
+/// Starts the job workers and the scheduler in this process until `shutdown`.
+pub fn start_background(settings: &Settings, state: &AppState, shutdown: &CancellationToken) {
+    state.queues.start_workers(
+        state.discovery.clone(),
+        settings.jobs.concurrency,
+        shutdown.clone(),
+    );
+    Scheduler {
+        db: state.db.clone(),
+        queues: state.queues.clone(),
+        every: settings.jobs.scheduler_every,
+    }
+    .start(shutdown.clone());
+    tracing::info!(
+        concurrency = settings.jobs.concurrency,
+        namespace = %settings.jobs.namespace,
+        "job workers and scheduler started"
+    );
 }
 
 /// A bound, ready-to-run Tether API.
@@ -70,11 +108,21 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    shutdown: CancellationToken,
 }
 
 impl Application {
-    /// Builds everything and binds `settings.listen`. Embedded mode (no Redis) migrates itself.
+    /// `tether serve`: the API, the job workers and the scheduler in one process. An SQLite
+    /// database is migrated on the way up.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let state = build_state(&settings, settings.is_embedded()).await?;
+        let app = Self::with_state(settings.clone(), state)?;
+        start_background(&settings, &app.state, &app.shutdown);
+        Ok(app)
+    }
+
+    /// The API alone (`tether api`): jobs are enqueued for `tether worker` processes.
+    pub async fn build_api_only(settings: Settings) -> Result<Self, StartupError> {
         let state = build_state(&settings, settings.is_embedded()).await?;
         Self::with_state(settings, state)
     }
@@ -110,6 +158,7 @@ impl Application {
             port,
             server,
             state,
+            shutdown: CancellationToken::new(),
         })
     }
 
@@ -123,8 +172,10 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process is stopped.
+    /// Serves until the process is stopped, then stops the workers.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.shutdown.cancel();
+        result
     }
 }

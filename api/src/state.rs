@@ -21,4 +21,6 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Runs discoveries (what the job workers call).
     pub discovery: jobs::discovery::Discovery,
+    /// Where jobs are enqueued.
+    pub queues: jobs::queue::Queues,
 }

@@ -8,7 +8,9 @@ pub mod fetch;
 pub mod listing;
 pub mod net;
 pub mod providers;
+pub mod queue;
 pub mod ratelimit;
+pub mod scheduler;
 pub mod scope;
 
 pub use error::CheckError;

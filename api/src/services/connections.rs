@@ -10,6 +10,8 @@ use crate::state::AppState;
 use chrono::Utc;
 use entities::{ConnectionStatus, Provider, RepositoryState, connection, repository};
 use jobs::providers::Credential;
+use jobs::queue::Trigger;
+use jobs::scheduler::claim;
 use jobs::{AccessToken, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
@@ -213,6 +215,7 @@ pub async fn create(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    enqueue(state, &inserted, Trigger::Created).await;
     tracing::info!(
         connection = %id,
         organization = %viewer.organization_id,
@@ -301,7 +304,26 @@ pub async fn update_credential(
     Ok(active.update(&state.db).await?)
 }
 
-/// Asks for a discovery as soon as possible.
+/// Enqueues a discovery now and claims the connection so the scheduler does not enqueue it
+/// again; when the queue is unreachable the connection stays due and the scheduler retries.
+async fn enqueue(state: &AppState, row: &connection::Model, trigger: Trigger) {
+    match state
+        .queues
+        .discover(row.provider, row.id, trigger, None)
+        .await
+    {
+        Ok(()) => {
+            if let Err(err) = claim(&state.db, row.id, row.next_discovery_at).await {
+                tracing::warn!(connection = %row.id, error = %err, "could not claim an enqueued connection");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(connection = %row.id, error = %err, "could not enqueue a discovery")
+        }
+    }
+}
+
+/// Asks for a discovery now.
 pub async fn request_sync(
     state: &AppState,
     viewer: &Viewer,
@@ -312,7 +334,9 @@ pub async fn request_sync(
     let mut active: connection::ActiveModel = row.into();
     active.next_discovery_at = Set(Some(now));
     active.updated_at = Set(now);
-    Ok(active.update(&state.db).await?)
+    let row = active.update(&state.db).await?;
+    enqueue(state, &row, Trigger::Manual).await;
+    Ok(row)
 }
 
 /// Deletes a connection; its repositories become DETACHED with scanning off, findings kept.

@@ -3,7 +3,7 @@
 
 use crate::connections_gitlab::CREATE_GITLAB;
 use crate::fixtures;
-use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_api_only, spawn_app_with};
 use crate::on_both_backends;
 use crate::providers::*;
 use entities::{
@@ -70,7 +70,7 @@ async fn connected(
     let gitlab = MockServer::start().await;
     serve_projects(&gitlab, &projects(count)).await;
     let uri = gitlab.uri();
-    let app = spawn_app_with(backend, move |raw| raw.gitlab_url = uri).await;
+    let app = spawn_api_only(backend, move |raw| raw.gitlab_url = uri).await;
     let owner = app.owner().await;
     let created = app
         .graphql(
@@ -328,7 +328,80 @@ async fn only_one_discovery_of_a_connection_runs_at_a_time(backend: Backend) {
     assert_eq!(repositories(&app, &conn).await.len(), 100);
 }
 
+/// The whole path, as a user sees it: create through GraphQL, and the job workers (apalis on
+/// SQLite, or on Redis next to PostgreSQL) discover the repositories.
+async fn repositories_appear_after_creating_a_connection(backend: Backend) {
+    let gitlab = MockServer::start().await;
+    serve_projects(&gitlab, &projects(120)).await;
+    let uri = gitlab.uri();
+    let app = spawn_app_with(backend, move |raw| raw.gitlab_url = uri).await;
+    let owner = app.owner().await;
+    let created = app
+        .graphql(
+            Some(&owner.token),
+            CREATE_GITLAB,
+            json!({"input": {"groupPath": "ghost/mygroup", "token": GITLAB_TOKEN}}),
+        )
+        .await;
+    let id = created["data"]["createGitLabConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let query = "query($id: ID!) { connection(id: $id) { status repositoryCount lastDiscoveredAt }
+                  repositories(first: 1) { totalCount edges { node { fullName state } } } }";
+    let started = std::time::Instant::now();
+    let body = loop {
+        let body = app
+            .graphql(Some(&owner.token), query, json!({"id": id}))
+            .await;
+        if body["data"]["connection"]["status"] == "ACTIVE" {
+            break body;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no discovery: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(body["data"]["connection"]["repositoryCount"], 120);
+    assert_eq!(body["data"]["repositories"]["totalCount"], 120);
+    assert_eq!(
+        body["data"]["repositories"]["edges"][0]["node"]["state"],
+        "ACTIVE"
+    );
+    let runs = discovery_run::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "one discovery for one creation");
+    assert_eq!(runs[0].trigger, DiscoveryTrigger::Created);
+
+    // A manual sync runs again, through the queue.
+    let sync = "mutation($id: ID!) { syncConnection(input: {id: $id}) { connection { id } userErrors { code } } }";
+    app.graphql(Some(&owner.token), sync, json!({"id": id}))
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let runs = discovery_run::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        if runs
+            .iter()
+            .any(|r| r.trigger == DiscoveryTrigger::Manual && r.finished_at.is_some())
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "manual sync never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 on_both_backends!(
+    repositories_appear_after_creating_a_connection,
     discovery_writes_every_repository_of_a_paged_group,
     a_rename_upstream_renames_the_same_row,
     a_repository_removed_upstream_is_gone_after_a_complete_run,

@@ -53,6 +53,10 @@ fn init_logging() {
     });
 }
 
+fn redis_url() -> String {
+    std::env::var("TETHER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 fn postgres_admin_url() -> String {
     std::env::var("TETHER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
@@ -102,6 +106,8 @@ impl Drop for TestApp {
 async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings, Option<String>) {
     let mut raw = RawSettings {
         listen: "127.0.0.1:0".into(),
+        queue_namespace: format!("t{}", Uuid::new_v4().simple()),
+        scheduler_interval_secs: 1,
         key_file: dir.join("tether.key").display().to_string(),
         log_format: "json".into(),
         database_max_connections: 4,
@@ -128,6 +134,8 @@ async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings,
                 .await
                 .expect("create the test database");
             raw.database_url = format!("{}/{name}", postgres_admin_url());
+            // Production pairs PostgreSQL with Redis queues; each test gets its own namespace.
+            raw.redis_url = Some(redis_url());
             Some(name)
         }
     };
@@ -139,17 +147,39 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-/// Spawns Tether after `customize` adjusts its settings (provider URLs, limits…).
+/// Spawns Tether (API, workers and scheduler, as `tether serve`) after `customize` adjusts its
+/// settings (provider URLs, limits…).
 pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut RawSettings)) -> TestApp {
+    spawn(backend, customize, true).await
+}
+
+/// Spawns the API alone (as `tether api`): enqueued jobs wait, so a test can run discoveries itself.
+pub async fn spawn_api_only(backend: Backend, customize: impl FnOnce(&mut RawSettings)) -> TestApp {
+    spawn(backend, customize, false).await
+}
+
+async fn spawn(
+    backend: Backend,
+    customize: impl FnOnce(&mut RawSettings),
+    workers: bool,
+) -> TestApp {
     init_logging();
     let dir = std::env::temp_dir().join(format!("tether-test-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let (mut raw, pg_database) = test_settings(backend, &dir).await;
     customize(&mut raw);
     let settings = Settings::from_raw(raw).expect("valid test settings");
-    let app = Application::build(settings.clone())
+    let db = api::db::connect(&settings.database, 1)
         .await
-        .expect("Tether starts");
+        .expect("the test database opens");
+    api::db::migrate(&db).await.expect("migrations apply");
+    db.close().await.expect("the migration connection closes");
+    let app = if workers {
+        Application::build(settings.clone()).await
+    } else {
+        Application::build_api_only(settings.clone()).await
+    }
+    .unwrap_or_else(|e| panic!("Tether starts (is Redis running on 127.0.0.1:6379?): {e}"));
     let port = app.port();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());

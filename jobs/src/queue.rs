@@ -1,0 +1,281 @@
+//! Job queues on apalis: one queue per provider (each with its own workers, so one provider's
+//! outage never starves another), SQLite in embedded mode and Redis in production, the same
+//! job code for both. Payloads carry ids only, as a tagged, versioned enum.
+
+use crate::discovery::{Discovery, Outcome};
+use apalis::prelude::{
+    Attempt, BackendExt, BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
+};
+use apalis_redis::{ConnectionManager, RedisStorage};
+use apalis_sqlite::SqliteStorage;
+use chrono::{DateTime, Utc};
+use entities::{DiscoveryTrigger, Provider};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Attempts per job before it is given up (the scheduler brings due connections back anyway).
+const MAX_ATTEMPTS: usize = 3;
+/// How often idle workers look for work.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Why a discovery started, as stored in a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The connection was created.
+    Created,
+    /// The schedule found it due.
+    Schedule,
+    /// A user asked.
+    Manual,
+    /// A webhook announced a change.
+    Webhook,
+}
+
+impl From<Trigger> for DiscoveryTrigger {
+    fn from(t: Trigger) -> Self {
+        match t {
+            Trigger::Created => Self::Created,
+            Trigger::Schedule => Self::Schedule,
+            Trigger::Manual => Self::Manual,
+            Trigger::Webhook => Self::Webhook,
+        }
+    }
+}
+
+/// A job. New shapes get a new variant; old ones stay readable until their jobs are drained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum TetherJob {
+    /// Discover a connection's repositories.
+    #[serde(rename = "discover_repositories.v1")]
+    DiscoverRepositoriesV1 {
+        /// The connection.
+        connection_id: Uuid,
+        /// Why.
+        trigger: Trigger,
+    },
+}
+
+/// A queue failure.
+#[derive(Debug, thiserror::Error)]
+#[error("job queue: {0}")]
+pub struct QueueError(String);
+
+fn queue_error(e: impl std::fmt::Display) -> QueueError {
+    QueueError(e.to_string())
+}
+
+const PROVIDERS: [Provider; 4] = [
+    Provider::Github,
+    Provider::Gitlab,
+    Provider::Bitbucket,
+    Provider::AzureDevops,
+];
+
+fn queue_name(namespace: &str, provider: Provider) -> String {
+    let slug = match provider {
+        Provider::Github => "github",
+        Provider::Gitlab => "gitlab",
+        Provider::Bitbucket => "bitbucket",
+        Provider::AzureDevops => "azure-devops",
+    };
+    format!("{namespace}-discovery-{slug}")
+}
+
+#[derive(Clone)]
+enum Storages {
+    Sqlite(Vec<(Provider, SqliteStorage<TetherJob>)>),
+    Redis(Vec<(Provider, RedisStorage<TetherJob, ConnectionManager>)>),
+}
+
+/// The queues, ready to push to and to work.
+#[derive(Clone)]
+pub struct Queues {
+    storages: Storages,
+    namespace: String,
+}
+
+impl Queues {
+    /// Queues in the SQLite database Tether already uses (embedded mode).
+    pub async fn sqlite(
+        db: &DatabaseConnection,
+        namespace: &str,
+        batch: usize,
+    ) -> Result<Self, QueueError> {
+        let pool = db.get_sqlite_connection_pool();
+        let mut migrator = SqliteStorage::<()>::migrations();
+        // apalis's own migration history, apart from ours.
+        migrator.dangerous_set_table_name("_apalis_migrations");
+        migrator.run(pool).await.map_err(queue_error)?;
+        let storages = PROVIDERS
+            .iter()
+            .map(|p| {
+                let config = apalis_sqlite::Config::default()
+                    .queue(queue_name(namespace, *p))
+                    .batch_size(batch)
+                    .heartbeat_interval(Duration::from_secs(10));
+                (*p, SqliteStorage::new(pool).with_config(config))
+            })
+            .collect();
+        Ok(Self {
+            storages: Storages::Sqlite(storages),
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    /// Queues in Redis, shared by every `tether worker` process.
+    pub async fn redis(url: &str, namespace: &str, batch: usize) -> Result<Self, QueueError> {
+        let conn = apalis_redis::connect(url).await.map_err(queue_error)?;
+        let storages = PROVIDERS
+            .iter()
+            .map(|p| {
+                let config = apalis_redis::Config::default()
+                    .queue(queue_name(namespace, *p))
+                    .batch_size(batch)
+                    .heartbeat_interval(Duration::from_secs(10))
+                    .missed_heartbeats(3);
+                (*p, RedisStorage::new(conn.clone()).with_config(config))
+            })
+            .collect();
+        Ok(Self {
+            storages: Storages::Redis(storages),
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    /// Enqueues a discovery of `connection` on its provider's queue, now or at `at`.
+    pub async fn discover(
+        &self,
+        provider: Provider,
+        connection_id: Uuid,
+        trigger: Trigger,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), QueueError> {
+        let job = TetherJob::DiscoverRepositoriesV1 {
+            connection_id,
+            trigger,
+        };
+        let mut builder = TaskBuilder::new(job).max_attempts(MAX_ATTEMPTS);
+        if let Some(at) = at.filter(|at| *at > Utc::now()) {
+            builder = builder.run_at_time(SystemTime::from(at));
+        }
+        let task = builder.build();
+        match &self.storages {
+            Storages::Sqlite(all) => {
+                let mut storage = pick(all, provider)?.clone();
+                storage.push_task(task).await.map_err(queue_error)
+            }
+            Storages::Redis(all) => {
+                let mut storage = pick(all, provider)?.clone();
+                storage.push_task(task).await.map_err(queue_error)
+            }
+        }
+    }
+
+    /// Starts `concurrency` workers per provider queue until `shutdown`; workers that die are
+    /// restarted with a growing delay.
+    pub fn start_workers(
+        &self,
+        discovery: Discovery,
+        concurrency: usize,
+        shutdown: CancellationToken,
+    ) {
+        let context = JobContext { discovery };
+        let pid = std::process::id();
+        for provider in PROVIDERS {
+            let name = queue_name(&self.namespace, provider);
+            let storages = self.storages.clone();
+            let context = context.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let mut restarts = 0u32;
+                while !shutdown.is_cancelled() {
+                    // Names must be unique per process and per restart.
+                    let worker = format!("{name}-{pid}-{restarts}-{}", Uuid::new_v4().simple());
+                    let stop = shutdown.clone();
+                    let signal = async move {
+                        stop.cancelled().await;
+                        Ok::<(), std::io::Error>(())
+                    };
+                    let result = match &storages {
+                        Storages::Sqlite(all) => match pick(all, provider) {
+                            Ok(storage) => WorkerBuilder::new(worker)
+                                .backend(storage.clone().poll_with_interval(POLL))
+                                .data(context.clone())
+                                .concurrency(concurrency)
+                                .build(handle)
+                                .run_until(signal)
+                                .await
+                                .map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        },
+                        Storages::Redis(all) => match pick(all, provider) {
+                            Ok(storage) => WorkerBuilder::new(worker)
+                                .backend(storage.clone().poll_with_interval(POLL))
+                                .data(context.clone())
+                                .concurrency(concurrency)
+                                .build(handle)
+                                .run_until(signal)
+                                .await
+                                .map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        },
+                    };
+                    if let Err(error) = result {
+                        restarts += 1;
+                        let delay = Duration::from_millis(250 * (1 << restarts.min(8)));
+                        tracing::warn!(queue = %name, %error, ?delay, "job worker stopped; restarting");
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = shutdown.cancelled() => {}
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+fn pick<S>(all: &[(Provider, S)], provider: Provider) -> Result<&S, QueueError> {
+    all.iter()
+        .find(|(p, _)| *p == provider)
+        .map(|(_, s)| s)
+        .ok_or_else(|| QueueError(format!("no queue for {provider:?}")))
+}
+
+/// What job handlers share.
+#[derive(Clone)]
+struct JobContext {
+    discovery: Discovery,
+}
+
+async fn handle(
+    job: TetherJob,
+    context: Data<JobContext>,
+    attempt: Attempt,
+) -> Result<(), BoxDynError> {
+    match job {
+        TetherJob::DiscoverRepositoriesV1 {
+            connection_id,
+            trigger,
+        } => {
+            // A task of its own, so concurrent jobs of one worker use every runtime thread.
+            let discovery = context.discovery.clone();
+            let outcome =
+                tokio::spawn(async move { discovery.run(connection_id, trigger.into()).await })
+                    .await
+                    .map_err(|e| -> BoxDynError { format!("discovery task failed: {e}").into() })?;
+            match outcome {
+                Ok(Outcome::Finished(_) | Outcome::Missing | Outcome::Busy) => Ok(()),
+                Err(err) => {
+                    tracing::warn!(connection = %connection_id, attempt = attempt.current(), error = %err, "discovery job failed");
+                    Err(Box::new(err))
+                }
+            }
+        }
+    }
+}
