@@ -33,6 +33,12 @@ pub struct RawSettings {
     pub github_api_url: String,
     /// `TETHER_GITHUB_WEB_URL`.
     pub github_web_url: String,
+    /// `TETHER_GITHUB_APP_ID`: the Tether GitHub App's id.
+    pub github_app_id: Option<String>,
+    /// `TETHER_GITHUB_APP_PRIVATE_KEY`: its PEM private key (or use the `_FILE` variant).
+    pub github_app_private_key: Option<String>,
+    /// `TETHER_GITHUB_APP_PRIVATE_KEY_FILE`: a file holding the PEM private key.
+    pub github_app_private_key_file: Option<String>,
     /// `TETHER_GITLAB_URL`: the default GitLab instance.
     pub gitlab_url: String,
     /// `TETHER_BITBUCKET_API_URL`.
@@ -75,6 +81,9 @@ impl Default for RawSettings {
             allow_private_networks: false,
             github_api_url: "https://api.github.com".into(),
             github_web_url: "https://github.com".into(),
+            github_app_id: None,
+            github_app_private_key: None,
+            github_app_private_key_file: None,
             gitlab_url: "https://gitlab.com".into(),
             bitbucket_api_url: "https://api.bitbucket.org".into(),
             azure_devops_url: None,
@@ -89,6 +98,53 @@ impl Default for RawSettings {
             queue_namespace: "tether".into(),
             worker_concurrency: 4,
             scheduler_interval_secs: 5,
+        }
+    }
+}
+
+/// The GitHub App's id and key: both or neither, and the key must parse.
+fn github_app(
+    raw: &RawSettings,
+) -> Result<Option<jobs::providers::GitHubAppCredentials>, ConfigError> {
+    let key = match (
+        &raw.github_app_private_key,
+        &raw.github_app_private_key_file,
+    ) {
+        (Some(pem), _) if !pem.trim().is_empty() => Some(SecretString::from(pem.clone())),
+        (_, Some(path)) if !path.trim().is_empty() => {
+            let pem = std::fs::read_to_string(path.trim()).map_err(|e| {
+                bad(
+                    "TETHER_GITHUB_APP_PRIVATE_KEY_FILE",
+                    format!("cannot read {path}: {e}"),
+                )
+            })?;
+            Some(SecretString::from(pem))
+        }
+        _ => None,
+    };
+    let id = raw
+        .github_app_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match (id, key) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(bad(
+            "TETHER_GITHUB_APP_PRIVATE_KEY",
+            "required with TETHER_GITHUB_APP_ID",
+        )),
+        (None, Some(_)) => Err(bad(
+            "TETHER_GITHUB_APP_ID",
+            "required with the app's private key",
+        )),
+        (Some(id), Some(private_key)) => {
+            let credentials = jobs::providers::GitHubAppCredentials {
+                app_id: id.to_owned(),
+                private_key,
+            };
+            jobs::providers::GitHubApp::new(&credentials)
+                .map_err(|e| bad("TETHER_GITHUB_APP_PRIVATE_KEY", e))?;
+            Ok(Some(credentials))
         }
     }
 }
@@ -227,6 +283,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Job queues and workers.
     pub jobs: JobSettings,
+    /// The Tether GitHub App, when configured.
+    pub github_app: Option<jobs::providers::GitHubAppCredentials>,
 }
 
 /// Job queues and workers.
@@ -283,6 +341,7 @@ impl Settings {
 
     /// Validates raw settings.
     pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
+        let github_app = github_app(&raw)?;
         let listen = raw.listen.parse().map_err(|_| {
             bad(
                 "TETHER_LISTEN",
@@ -402,6 +461,7 @@ impl Settings {
                 json,
                 filter: raw.log,
             },
+            github_app,
             jobs: JobSettings {
                 namespace: namespace.to_owned(),
                 concurrency: raw.worker_concurrency,

@@ -51,7 +51,13 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
     let keyring = keys::load(&settings.keys)?;
     let clients = HttpClients::new(settings.network)?;
     let keyring = Arc::new(keyring);
-    let providers = Providers::new(clients, settings.endpoints.clone());
+    let github_app = match &settings.github_app {
+        Some(credentials) => Some(Arc::new(
+            jobs::providers::GitHubApp::new(credentials).map_err(std::io::Error::other)?,
+        )),
+        None => None,
+    };
+    let providers = Providers::new(clients, settings.endpoints.clone(), github_app);
     let queues = match &settings.redis_url {
         Some(url) => {
             Queues::redis(

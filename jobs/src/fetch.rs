@@ -20,6 +20,9 @@ pub enum FetchError {
     /// The scope itself is gone or invisible.
     #[error("{0}")]
     NotFound(String),
+    /// The app installation was uninstalled or suspended.
+    #[error("{0}")]
+    Suspended(String),
     /// The provider asked us to wait longer than a worker may hold on.
     #[error("rate limited until {until}")]
     RateLimited {

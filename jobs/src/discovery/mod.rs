@@ -349,6 +349,13 @@ impl Discovery {
                 vec![issue("UNAUTHORIZED", message, subject)],
                 None,
             ),
+            Err(FetchError::Suspended(message)) => (
+                DiscoveryOutcome::Failed,
+                ConnectionStatus::Suspended,
+                message.clone(),
+                vec![issue("SUSPENDED", message, subject)],
+                None,
+            ),
             Err(FetchError::NotFound(message)) => (
                 DiscoveryOutcome::Failed,
                 ConnectionStatus::Unauthorized,

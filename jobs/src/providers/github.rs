@@ -10,13 +10,19 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use url::Url;
+
+use super::github_app::GitHubApp;
+#[path = "github_listing.rs"]
+mod github_listing;
 
 /// GitHub's client.
 #[derive(Clone)]
 pub struct GitHub {
     clients: HttpClients,
     api: Url,
+    app: Option<Arc<GitHubApp>>,
 }
 
 #[derive(Deserialize)]
@@ -43,10 +49,11 @@ const MAX_PAGES: usize = 50;
 
 impl GitHub {
     /// Builds the client against `endpoints.github_api`.
-    pub fn new(clients: HttpClients, endpoints: &Endpoints) -> Self {
+    pub fn new(clients: HttpClients, endpoints: &Endpoints, app: Option<Arc<GitHubApp>>) -> Self {
         Self {
             clients,
             api: endpoints.github_api.clone(),
+            app,
         }
     }
 
@@ -139,16 +146,34 @@ impl ProviderClient for GitHub {
 
     async fn list(
         &self,
-        _scope: &Scope,
+        scope: &Scope,
         _credential: Option<&Credential>,
-        _fetcher: &Fetcher,
-        _pages: &PageSink,
+        fetcher: &Fetcher,
+        pages: &PageSink,
     ) -> Result<(), FetchError> {
-        // Listing an installation needs the app's own identity (JWT → installation token).
-        Err(FetchError::Unauthorized(
-            "GitHub discovery needs the Tether GitHub App's credentials, which this server does not \
-             have configured yet"
-                .into(),
-        ))
+        let Scope::GithubInstallation(installation) = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let Some(app) = &self.app else {
+            return Err(FetchError::Unauthorized(
+                "this server has no GitHub App configured (TETHER_GITHUB_APP_ID, \
+                 TETHER_GITHUB_APP_PRIVATE_KEY)"
+                    .into(),
+            ));
+        };
+        let api = self.api.as_str().trim_end_matches('/');
+        let client = self.clients.trusted();
+        let token = app
+            .installation_token(client, api, installation.get(), fetcher)
+            .await?;
+        let lister = github_listing::InstallationLister {
+            client,
+            api,
+            token: token.expose_secret(),
+            fetcher,
+        };
+        lister.run(pages).await
     }
 }

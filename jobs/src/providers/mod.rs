@@ -4,12 +4,14 @@
 mod azure;
 mod bitbucket;
 mod github;
+mod github_app;
 mod gitlab;
 mod http;
 
 pub use azure::AzureDevOps;
 pub use bitbucket::Bitbucket;
 pub use github::GitHub;
+pub use github_app::{GitHubApp, GitHubAppCredentials};
 pub use gitlab::GitLab;
 
 use crate::fetch::{FetchError, Fetcher};
@@ -113,10 +115,15 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Builds the clients over shared HTTP clients and endpoints.
-    pub fn new(clients: HttpClients, endpoints: Endpoints) -> Self {
+    /// Builds the clients over shared HTTP clients and endpoints; `github_app` lets GitHub
+    /// installations be listed.
+    pub fn new(
+        clients: HttpClients,
+        endpoints: Endpoints,
+        github_app: Option<std::sync::Arc<GitHubApp>>,
+    ) -> Self {
         Self {
-            github: GitHub::new(clients.clone(), &endpoints),
+            github: GitHub::new(clients.clone(), &endpoints, github_app),
             gitlab: GitLab::new(clients.clone(), &endpoints),
             bitbucket: Bitbucket::new(clients.clone(), &endpoints),
             azure: AzureDevOps::new(clients, &endpoints),

@@ -11,6 +11,7 @@ mod connections_github;
 mod connections_gitlab;
 mod deletion;
 mod discovery_gitlab;
+mod discovery_providers;
 mod fixtures;
 mod graphql_http;
 mod providers;

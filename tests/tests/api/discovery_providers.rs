@@ -1,0 +1,288 @@
+//! Discovery for GitHub (as the Tether GitHub App), Bitbucket Cloud and Azure DevOps against
+//! faked provider APIs shaped like their documentation.
+
+use crate::connections_github::link_github;
+use crate::fixtures;
+use crate::helpers::{Backend, TestApp, spawn_api_only};
+use crate::on_both_backends;
+use crate::providers::*;
+use entities::{ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, Visibility, repository};
+use jobs::discovery::{Outcome, RunReport};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn run(app: &TestApp, global_id: &str) -> (entities::connection::Model, RunReport) {
+    let conn = fixtures::connection_row(&app.state.db, global_id).await;
+    match app
+        .state
+        .discovery
+        .run(conn.id, DiscoveryTrigger::Manual)
+        .await
+        .unwrap()
+    {
+        Outcome::Finished(report) => (conn, report),
+        other => panic!("discovery did not run: {other:?}"),
+    }
+}
+
+async fn rows(app: &TestApp, conn: &entities::connection::Model) -> Vec<repository::Model> {
+    repository::Entity::find()
+        .filter(repository::Column::ConnectionId.eq(conn.id))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+/// A throwaway RSA key for the fake app (generated per run; never a real credential).
+fn app_key() -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["genrsa", "2048"])
+        .output()
+        .expect("openssl is installed (it generates the test GitHub App key)");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn github_repo(id: u64) -> Value {
+    json!({"id": id, "node_id": format!("R_{id}"), "name": format!("svc-{id}"), "full_name": format!("ghost-org/svc-{id}"),
+           "private": !id.is_multiple_of(3), "visibility": if id.is_multiple_of(3) { "public" } else { "private" },
+           "html_url": format!("https://github.com/ghost-org/svc-{id}"), "clone_url": format!("https://github.com/ghost-org/svc-{id}.git"),
+           "default_branch": "main", "archived": false, "fork": id == 2, "language": "Go", "size": 321,
+           "topics": ["platform"], "pushed_at": "2026-11-01T12:00:00Z", "owner": {"login": "ghost-org"}})
+}
+
+async fn github_discovery_lists_an_installation_as_the_app(backend: Backend) {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user/installations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 1, "installations": [
+            {"id": 123456, "account": {"login": "ghost-org"}, "permissions": {"contents": "read", "metadata": "read"}}]})))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/123456/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_InstallationTokenFromTheApp", "expires_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()})))
+        .expect(1)
+        .mount(&github)
+        .await;
+    for (page, ids) in [("1", 1..=100u64), ("2", 101..=130u64)] {
+        Mock::given(method("GET"))
+            .and(path("/installation/repositories"))
+            .and(query_param("page", page))
+            .and(header(
+                "Authorization",
+                "Bearer ghs_InstallationTokenFromTheApp",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "total_count": 130, "repositories": ids.map(github_repo).collect::<Vec<_>>()})))
+            .mount(&github)
+            .await;
+    }
+    let key = app_key();
+    let uri = github.uri();
+    let app = spawn_api_only(backend, move |raw| {
+        raw.github_api_url = uri;
+        raw.github_app_id = Some("4242".into());
+        raw.github_app_private_key = Some(key);
+    })
+    .await;
+    let owner = app.owner().await;
+    link_github(&app, &owner).await;
+    let created = app
+        .graphql(Some(&owner.token), "mutation { createGitHubConnection(input: {installationId: 123456}) { connection { id } userErrors { code message } } }", json!({}))
+        .await;
+    let id = created["data"]["createGitHubConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    let (conn, report) = run(&app, &id).await;
+    assert_eq!(report.outcome, DiscoveryOutcome::Succeeded, "{report:?}");
+    assert_eq!(report.counters.added, 130);
+    let repos = rows(&app, &conn).await;
+    let three = repos.iter().find(|r| r.external_id == "3").unwrap();
+    assert_eq!(
+        (three.full_name.as_str(), three.visibility, three.size_kb),
+        ("ghost-org/svc-3", Visibility::Public, Some(321))
+    );
+    assert!(repos.iter().find(|r| r.external_id == "2").unwrap().fork);
+    // A second run reuses the cached installation token (the mock expects one mint).
+    let (_, again) = run(&app, &id).await;
+    assert_eq!(again.counters.unchanged, 130);
+}
+
+async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user/installations"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 1, "installations": [
+            {"id": 77, "account": {"login": "ghost-org"}, "permissions": {"contents": "read", "metadata": "read"}}]})))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/77/access_tokens"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&github)
+        .await;
+    let key = app_key();
+    let uri = github.uri();
+    let app = spawn_api_only(backend, move |raw| {
+        raw.github_api_url = uri;
+        raw.github_app_id = Some("4242".into());
+        raw.github_app_private_key = Some(key);
+    })
+    .await;
+    let owner = app.owner().await;
+    link_github(&app, &owner).await;
+    let created = app
+        .graphql(Some(&owner.token), "mutation { createGitHubConnection(input: {installationId: 77}) { connection { id } } }", json!({}))
+        .await;
+    let id = created["data"]["createGitHubConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (conn, report) = run(&app, &id).await;
+    assert_eq!(report.outcome, DiscoveryOutcome::Failed);
+    let now = entities::connection::Entity::find_by_id(conn.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.status, ConnectionStatus::Suspended);
+    assert!(now.status_message.unwrap().contains("no longer installed"));
+}
+
+fn bitbucket_repo(n: u64) -> Value {
+    json!({"type": "repository", "uuid": format!("{{00000000-0000-0000-0000-{n:012}}}"), "name": format!("Repo {n}"),
+           "slug": format!("repo-{n}"), "full_name": format!("ghost/repo-{n}"), "is_private": true, "language": "rust",
+           "size": 10240, "updated_on": "2026-11-02T08:00:00.000000+00:00", "mainbranch": {"type": "branch", "name": "trunk"},
+           "links": {"html": {"href": format!("https://bitbucket.org/ghost/repo-{n}")},
+                     "clone": [{"name": "https", "href": format!("https://x-token-auth@bitbucket.org/ghost/repo-{n}.git")},
+                               {"name": "ssh", "href": format!("git@bitbucket.org:ghost/repo-{n}.git")}]}})
+}
+
+async fn bitbucket_discovery_lists_a_workspace(backend: Backend) {
+    let server = healthy_bitbucket(&format!("Bearer {BITBUCKET_TOKEN}")).await;
+    for (page, ids) in [("1", 1..=100u64), ("2", 101..=140u64)] {
+        let mut body = json!({"size": 140, "page": page.parse::<u64>().unwrap(), "pagelen": 100,
+                              "values": ids.map(bitbucket_repo).collect::<Vec<_>>()});
+        if page == "1" {
+            body["next"] = json!(format!(
+                "{}/2.0/repositories/ghost?pagelen=100&page=2",
+                server.uri()
+            ));
+        }
+        Mock::given(method("GET"))
+            .and(path("/2.0/repositories/ghost"))
+            .and(query_param("pagelen", "100"))
+            .and(query_param("page", page))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    let uri = server.uri();
+    let app = spawn_api_only(backend, move |raw| raw.bitbucket_api_url = uri).await;
+    let owner = app.owner().await;
+    let created = app
+        .graphql(Some(&owner.token), "mutation($t: String!) { createBitbucketConnection(input: {workspaceId: \"ghost\", token: $t}) { connection { id } } }", json!({"t": BITBUCKET_TOKEN}))
+        .await;
+    let id = created["data"]["createBitbucketConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (conn, report) = run(&app, &id).await;
+    assert_eq!(
+        (report.outcome, report.counters.added),
+        (DiscoveryOutcome::Succeeded, 140)
+    );
+    let repos = rows(&app, &conn).await;
+    let one = repos
+        .iter()
+        .find(|r| r.full_name == "ghost/repo-1")
+        .unwrap();
+    assert_eq!(
+        one.clone_url.as_deref(),
+        Some("https://bitbucket.org/ghost/repo-1.git"),
+        "no user name in clone URLs"
+    );
+    assert_eq!(one.default_branch.as_deref(), Some("trunk"));
+    assert_eq!(one.size_kb, Some(10));
+}
+
+async fn azure_devops_discovery_lists_every_project(backend: Backend) {
+    let server = healthy_azure().await;
+    Mock::given(method("GET"))
+        .and(path("/ghost/_apis/projects"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"count": 1, "value": [{"id": "p1", "name": "Platform", "visibility": "private"}]}))
+                .insert_header("x-ms-continuationtoken", "next-page"),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ghost/_apis/projects"))
+        .and(query_param("continuationToken", "next-page"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"count": 1, "value": [{"id": "p2", "name": "Web", "visibility": "public"}]}),
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    for (project, count) in [("p1", 3), ("p2", 2)] {
+        let repos: Vec<Value> = (0..count)
+            .map(|i| json!({"id": format!("{project}-r{i}"), "name": format!("repo{i}"), "project": {"id": project},
+                            "defaultBranch": "refs/heads/main", "size": 4096, "remoteUrl": format!("https://ghost@dev.azure.com/ghost/{project}/_git/repo{i}"),
+                            "webUrl": format!("https://dev.azure.com/ghost/{project}/_git/repo{i}"), "isDisabled": i == 1}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(format!("/ghost/{project}/_apis/git/repositories")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"count": count, "value": repos})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let uri = server.uri();
+    let app = spawn_api_only(backend, move |raw| raw.azure_devops_url = Some(uri)).await;
+    let owner = app.owner().await;
+    let created = app
+        .graphql(Some(&owner.token), "mutation($t: String!) { createAzureDevOpsConnection(input: {organizationUrl: \"https://dev.azure.com/ghost\", token: $t}) { connection { id } } }", json!({"t": AZURE_PAT}))
+        .await;
+    let id = created["data"]["createAzureDevOpsConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (conn, report) = run(&app, &id).await;
+    assert_eq!(
+        (report.outcome, report.counters.added),
+        (DiscoveryOutcome::Succeeded, 5)
+    );
+    let repos = rows(&app, &conn).await;
+    let web = repos.iter().find(|r| r.external_id == "p2-r0").unwrap();
+    assert_eq!(web.full_name, "Web/repo0");
+    assert_eq!(web.visibility, Visibility::Public);
+    assert_eq!(web.default_branch.as_deref(), Some("main"));
+    assert_eq!(
+        web.clone_url.as_deref(),
+        Some("https://dev.azure.com/ghost/p2/_git/repo0")
+    );
+    assert!(
+        repos
+            .iter()
+            .find(|r| r.external_id == "p1-r1")
+            .unwrap()
+            .archived,
+        "disabled repositories are archived"
+    );
+}
+
+on_both_backends!(
+    github_discovery_lists_an_installation_as_the_app,
+    github_discovery_marks_an_uninstalled_app_suspended,
+    bitbucket_discovery_lists_a_workspace,
+    azure_devops_discovery_lists_every_project,
+);
