@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::{db, keys};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use jobs::budget::LocalBudget;
+use jobs::budget::{LocalBudget, RateBudget, RedisBudget};
 use jobs::discovery::{Discovery, SchedulePolicy};
 use jobs::fetch::FetchPolicy;
 use jobs::queue::Queues;
@@ -69,12 +69,24 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         }
         None => Queues::sqlite(&db, &settings.jobs.namespace, settings.jobs.concurrency).await?,
     };
+    // Rate-limit waits are shared by every worker: through Redis in production.
+    let budget: Arc<dyn RateBudget> = match &settings.redis_url {
+        Some(url) => Arc::new(
+            RedisBudget::connect(
+                url.as_str(),
+                &format!("{}-ratelimit", settings.jobs.namespace),
+            )
+            .await
+            .map_err(std::io::Error::other)?,
+        ),
+        None => Arc::new(LocalBudget::default()),
+    };
     let discovery = Discovery {
         db: db.clone(),
         keyring: keyring.clone(),
         providers: providers.clone(),
         endpoints: settings.endpoints.clone(),
-        budget: Arc::new(LocalBudget::default()),
+        budget,
         fetch: FetchPolicy::default(),
         schedule: SchedulePolicy::default(),
     };

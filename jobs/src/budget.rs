@@ -45,6 +45,77 @@ impl RateBudget for LocalBudget {
     }
 }
 
+/// A budget shared by every worker process through Redis. A Redis failure never blocks work:
+/// the providers' own 429s still slow us down.
+#[derive(Clone)]
+pub struct RedisBudget {
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+/// Keeps the later of the stored and the new time (never shortens another worker's wait).
+const EXTEND: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"#;
+
+impl RedisBudget {
+    /// Connects to `url`; keys are `{prefix}:{budget key}`.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let conn = redis::aio::ConnectionManager::new(client).await?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.prefix)
+    }
+}
+
+#[async_trait::async_trait]
+impl RateBudget for RedisBudget {
+    async fn blocked_until(&self, key: &str) -> Option<DateTime<Utc>> {
+        let mut conn = self.conn.clone();
+        let stored: Option<i64> = match redis::cmd("GET")
+            .arg(self.key(key))
+            .query_async(&mut conn)
+            .await
+        {
+            Ok(value) => value,
+            Err(err) => {
+                tracing::warn!(error = %err, "rate-limit budget unavailable in Redis");
+                return None;
+            }
+        };
+        stored
+            .and_then(DateTime::from_timestamp_millis)
+            .filter(|until| *until > Utc::now())
+    }
+
+    async fn block_until(&self, key: &str, until: DateTime<Utc>) {
+        let ttl = (until - Utc::now()).num_milliseconds();
+        if ttl <= 0 {
+            return;
+        }
+        let mut conn = self.conn.clone();
+        let result: Result<i64, _> = redis::Script::new(EXTEND)
+            .key(self.key(key))
+            .arg(until.timestamp_millis())
+            .arg(ttl)
+            .invoke_async(&mut conn)
+            .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "could not record a rate-limit wait in Redis");
+        }
+    }
+}
+
 /// The budget key of a credential on a host: a digest, so no token is kept in memory maps or
 /// Redis keys.
 pub fn budget_key(host: &str, credential: &str) -> String {
@@ -73,5 +144,24 @@ mod tests {
             .await;
         assert_eq!(budget.blocked_until("old").await, None);
         assert!(!budget_key("gitlab.com", "glpat-secret").contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn two_workers_on_one_redis_share_a_wait() {
+        let url = std::env::var("TETHER_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let first = RedisBudget::connect(&url, &prefix)
+            .await
+            .expect("Redis is running on 127.0.0.1:6379");
+        let second = RedisBudget::connect(&url, &prefix).await.unwrap();
+        let until = Utc::now() + chrono::Duration::seconds(30);
+        first.block_until("gitlab.com:abc", until).await;
+        second
+            .block_until("gitlab.com:abc", Utc::now() + chrono::Duration::seconds(5))
+            .await;
+        let seen = second.blocked_until("gitlab.com:abc").await.unwrap();
+        assert_eq!(seen.timestamp_millis(), until.timestamp_millis());
+        assert_eq!(second.blocked_until("other").await, None);
     }
 }

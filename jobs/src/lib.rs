@@ -10,6 +10,7 @@ pub mod net;
 pub mod providers;
 pub mod queue;
 pub mod ratelimit;
+pub mod refresh;
 pub mod scheduler;
 pub mod scope;
 

@@ -58,6 +58,12 @@ pub enum TetherJob {
         /// Why.
         trigger: Trigger,
     },
+    /// Refresh the head commits of a connection's repositories.
+    #[serde(rename = "refresh_metadata.v1")]
+    RefreshMetadataV1 {
+        /// The connection.
+        connection_id: Uuid,
+    },
 }
 
 /// A queue failure.
@@ -159,6 +165,25 @@ impl Queues {
             connection_id,
             trigger,
         };
+        self.push(provider, job, at).await
+    }
+
+    /// Enqueues a metadata refresh of `connection_id` on its provider's queue.
+    pub async fn refresh(&self, provider: Provider, connection_id: Uuid) -> Result<(), QueueError> {
+        self.push(
+            provider,
+            TetherJob::RefreshMetadataV1 { connection_id },
+            None,
+        )
+        .await
+    }
+
+    async fn push(
+        &self,
+        provider: Provider,
+        job: TetherJob,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), QueueError> {
         let mut builder = TaskBuilder::new(job).max_attempts(MAX_ATTEMPTS);
         if let Some(at) = at.filter(|at| *at > Utc::now()) {
             builder = builder.run_at_time(SystemTime::from(at));
@@ -184,7 +209,10 @@ impl Queues {
         concurrency: usize,
         shutdown: CancellationToken,
     ) {
-        let context = JobContext { discovery };
+        let context = JobContext {
+            discovery,
+            queues: self.clone(),
+        };
         let pid = std::process::id();
         for provider in PROVIDERS {
             let name = queue_name(&self.namespace, provider);
@@ -251,6 +279,7 @@ fn pick<S>(all: &[(Provider, S)], provider: Provider) -> Result<&S, QueueError> 
 #[derive(Clone)]
 struct JobContext {
     discovery: Discovery,
+    queues: Queues,
 }
 
 async fn handle(
@@ -270,12 +299,30 @@ async fn handle(
                     .await
                     .map_err(|e| -> BoxDynError { format!("discovery task failed: {e}").into() })?;
             match outcome {
-                Ok(Outcome::Finished(_) | Outcome::Missing | Outcome::Busy) => Ok(()),
+                Ok(Outcome::Finished(report)) => {
+                    // Fresh listings are followed by fresh head commits.
+                    if report.outcome != entities::DiscoveryOutcome::Failed
+                        && let Some(provider) = report.provider
+                        && let Err(err) = context.queues.refresh(provider, connection_id).await
+                    {
+                        tracing::warn!(connection = %connection_id, error = %err, "could not enqueue a refresh");
+                    }
+                    Ok(())
+                }
+                Ok(Outcome::Missing | Outcome::Busy) => Ok(()),
                 Err(err) => {
                     tracing::warn!(connection = %connection_id, attempt = attempt.current(), error = %err, "discovery job failed");
                     Err(Box::new(err))
                 }
             }
+        }
+        TetherJob::RefreshMetadataV1 { connection_id, .. } => {
+            let discovery = context.discovery.clone();
+            tokio::spawn(async move { discovery.refresh(connection_id).await })
+                .await
+                .map_err(|e| -> BoxDynError { format!("refresh task failed: {e}").into() })?
+                .map(|_| ())
+                .map_err(|e| -> BoxDynError { Box::new(e) })
         }
     }
 }

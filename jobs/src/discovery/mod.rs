@@ -2,9 +2,11 @@
 //! while upserting each page, mark repositories gone only after a complete listing, and record
 //! the run, the connection's status and its next discovery.
 
+mod refresh_run;
 mod schedule;
 mod upsert;
 
+pub use refresh_run::RefreshReport;
 pub use schedule::SchedulePolicy;
 pub use upsert::Counters;
 
@@ -82,6 +84,8 @@ pub struct RunReport {
     pub rate_limit_waits: i64,
     /// When the next discovery is due (the rate limit's reset, after a long wait).
     pub next_at: DateTime<Utc>,
+    /// The connection's provider.
+    pub provider: Option<Provider>,
 }
 
 /// Rebuilds the scope a stored connection covers.
@@ -459,6 +463,7 @@ impl Discovery {
             api_requests,
             rate_limit_waits,
             next_at,
+            provider: Some(row.provider),
         }))
     }
 }

@@ -2,9 +2,11 @@
 //! personal access tokens sent as HTTP Basic with an empty user name.
 
 use super::http::{body, host_label, send, unexpected};
+use super::segment;
 use super::{Credential, Endpoints, ProviderClient, ValidatedScope, required, wrong_scope};
 use crate::fetch::{FetchError, Fetcher};
 use crate::listing::PageSink;
+use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 use crate::scope::AzureHosting;
 use crate::{CheckError, HttpClients, OrganizationUrl, Scope};
 use reqwest::{Response, StatusCode};
@@ -195,5 +197,41 @@ impl ProviderClient for AzureDevOps {
             fetcher,
         };
         lister.run(pages).await
+    }
+
+    async fn head_commit(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        repo: RepoRef<'_>,
+    ) -> Result<HeadCommit, FetchError> {
+        let Scope::AzureOrganization(org) = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let credential = required(credential)?;
+        let (base, user_supplied) = self.base(org);
+        let client = if user_supplied {
+            self.clients.guarded()
+        } else {
+            self.clients.trusted()
+        };
+        let project = repo.full_name.split('/').next().unwrap_or_default();
+        let api_version = match org.hosting() {
+            AzureHosting::Server => SERVER_API_VERSION,
+            _ => CLOUD_API_VERSION,
+        };
+        let request = client
+            .get(format!(
+                "{base}/{}/_apis/git/repositories/{}/refs?filter=heads/{}&api-version={api_version}",
+                segment(project),
+                repo.external_id,
+                segment(repo.default_branch)
+            ))
+            .basic_auth("", Some(credential.token.secret().expose_secret()))
+            .header(reqwest::header::ACCEPT, "application/json");
+        conditional_sha(fetcher, request, repo.etag, "/value/0/objectId").await
     }
 }

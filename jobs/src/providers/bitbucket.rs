@@ -2,9 +2,11 @@
 //! token with its account email (Basic). App passwords stopped working in June 2026.
 
 use super::http::{error_json, host_label, send, unexpected};
+use super::segment;
 use super::{Credential, Endpoints, ProviderClient, ValidatedScope, required, wrong_scope};
 use crate::fetch::{FetchError, Fetcher};
 use crate::listing::PageSink;
+use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 use crate::{CheckError, Scope, WorkspaceId};
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::ExposeSecret;
@@ -168,5 +170,24 @@ impl ProviderClient for Bitbucket {
             fetcher,
         };
         lister.run(pages).await
+    }
+
+    async fn head_commit(
+        &self,
+        _scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        repo: RepoRef<'_>,
+    ) -> Result<HeadCommit, FetchError> {
+        let credential = required(credential)?;
+        // full_name is `workspace/slug`; both parts are URL-safe slugs.
+        let url = format!(
+            "{}/2.0/repositories/{}/refs/branches/{}",
+            self.api.as_str().trim_end_matches('/'),
+            repo.full_name,
+            segment(repo.default_branch)
+        );
+        let request = self.authorize(self.clients.trusted().get(url), credential);
+        conditional_sha(fetcher, request, repo.etag, "/target/hash").await
     }
 }

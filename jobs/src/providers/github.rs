@@ -2,9 +2,11 @@
 //! account token, that the installation is visible to them and grants contents and metadata read.
 
 use super::http::{host_label, json, next_link, send, unexpected};
+use super::segment;
 use super::{Credential, Endpoints, ProviderClient, ValidatedScope, wrong_scope};
 use crate::fetch::{FetchError, Fetcher};
 use crate::listing::PageSink;
+use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 use crate::{CheckError, HttpClients, InstallationId, Scope};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
@@ -175,5 +177,40 @@ impl ProviderClient for GitHub {
             fetcher,
         };
         lister.run(pages).await
+    }
+
+    async fn head_commit(
+        &self,
+        scope: &Scope,
+        _credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        repo: RepoRef<'_>,
+    ) -> Result<HeadCommit, FetchError> {
+        let Scope::GithubInstallation(installation) = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let Some(app) = &self.app else {
+            return Err(FetchError::Unauthorized(
+                "this server has no GitHub App configured".into(),
+            ));
+        };
+        let api = self.api.as_str().trim_end_matches('/');
+        let client = self.clients.trusted();
+        let token = app
+            .installation_token(client, api, installation.get(), fetcher)
+            .await?;
+        // A conditional request answered 304 does not count against GitHub's rate limit.
+        let request = client
+            .get(format!(
+                "{api}/repos/{}/branches/{}",
+                repo.full_name,
+                segment(repo.default_branch)
+            ))
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        conditional_sha(fetcher, request, repo.etag, "/commit/sha").await
     }
 }

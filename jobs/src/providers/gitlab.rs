@@ -2,9 +2,11 @@
 //! `PRIVATE-TOKEN`.
 
 use super::http::{error_json, host_label, json, send, unexpected};
+use super::segment;
 use super::{Credential, Endpoints, ProviderClient, ValidatedScope, required, wrong_scope};
 use crate::fetch::{FetchError, Fetcher};
 use crate::listing::PageSink;
+use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 use crate::{CheckError, GroupPath, HttpClients, InstanceUrl, Scope};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
@@ -263,6 +265,39 @@ impl ProviderClient for GitLab {
             fetcher,
         };
         lister.run(pages).await
+    }
+
+    async fn head_commit(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        repo: RepoRef<'_>,
+    ) -> Result<HeadCommit, FetchError> {
+        let Scope::GitlabGroup { instance, .. } = scope else {
+            return Err(FetchError::Protocol(
+                "scope sent to the wrong provider".into(),
+            ));
+        };
+        let credential = required(credential)?;
+        let (base, client) = match instance {
+            Some(url) => (url.as_str().to_owned(), self.clients.guarded()),
+            None => (
+                self.default_instance
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                self.clients.trusted(),
+            ),
+        };
+        let request = client
+            .get(format!(
+                "{base}/api/v4/projects/{}/repository/branches/{}",
+                repo.external_id,
+                segment(repo.default_branch)
+            ))
+            .header("PRIVATE-TOKEN", credential.token.secret().expose_secret());
+        conditional_sha(fetcher, request, repo.etag, "/commit/id").await
     }
 }
 

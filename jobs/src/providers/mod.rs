@@ -16,6 +16,7 @@ pub use gitlab::GitLab;
 
 use crate::fetch::{FetchError, Fetcher};
 use crate::listing::{PageSink, RemoteRepository};
+use crate::refresh::{HeadCommit, RepoRef};
 use crate::{AccessToken, AccountEmail, CheckError, HttpClients, Scope};
 use url::Url;
 
@@ -83,6 +84,22 @@ pub trait ProviderClient: Send + Sync {
         fetcher: &Fetcher,
         pages: &PageSink,
     ) -> Result<(), FetchError>;
+
+    /// The head commit of `repo`'s default branch, conditional on its last ETag.
+    async fn head_commit(
+        &self,
+        scope: &Scope,
+        credential: Option<&Credential>,
+        fetcher: &Fetcher,
+        repo: RepoRef<'_>,
+    ) -> Result<HeadCommit, FetchError>;
+}
+
+/// A path segment percent-encoded (branch names may hold `/`).
+pub(crate) fn segment(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// Hands a page to the discovery job; a closed sink means the job stopped listening.

@@ -400,7 +400,60 @@ async fn repositories_appear_after_creating_a_connection(backend: Backend) {
     }
 }
 
+async fn metadata_refresh_with_unchanged_etags_writes_nothing(backend: Backend) {
+    let (app, gitlab, conn) = connected(backend, 5).await;
+    discover(&app, &conn).await;
+    for id in 1..=5u64 {
+        let branch = format!("/api/v4/projects/{id}/repository/branches/main");
+        let etag = format!("W/\"e{id}\"");
+        Mock::given(method("GET"))
+            .and(path(branch.as_str()))
+            .and(wiremock::matchers::header("If-None-Match", etag.as_str()))
+            .respond_with(ResponseTemplate::new(304).insert_header("ETag", etag.as_str()))
+            .with_priority(1)
+            .mount(&gitlab)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(branch.as_str()))
+            .and(wiremock::matchers::header("PRIVATE-TOKEN", GITLAB_TOKEN))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("ETag", etag.as_str())
+                    .set_body_json(json!({"name": "main", "commit": {"id": format!("{id:040x}"), "short_id": "x"}, "default": true})),
+            )
+            .with_priority(2)
+            .mount(&gitlab)
+            .await;
+    }
+    let first = app.state.discovery.refresh(conn.id).await.unwrap();
+    assert_eq!(
+        (first.checked, first.changed, first.not_modified),
+        (5, 5, 0),
+        "{first:?}"
+    );
+    let before = repositories(&app, &conn).await;
+    let three = before.iter().find(|r| r.external_id == "3").unwrap();
+    assert_eq!(
+        three.head_commit_sha.as_deref(),
+        Some(format!("{:040x}", 3).as_str())
+    );
+    assert_eq!(three.etag.as_deref(), Some("W/\"e3\""));
+
+    let second = app.state.discovery.refresh(conn.id).await.unwrap();
+    assert_eq!(
+        (second.checked, second.changed, second.not_modified),
+        (5, 0, 5),
+        "{second:?}"
+    );
+    let after = repositories(&app, &conn).await;
+    for row in &before {
+        let same = after.iter().find(|r| r.id == row.id).unwrap();
+        assert_eq!(same.refreshed_at, row.refreshed_at, "a 304 writes nothing");
+    }
+}
+
 on_both_backends!(
+    metadata_refresh_with_unchanged_etags_writes_nothing,
     repositories_appear_after_creating_a_connection,
     discovery_writes_every_repository_of_a_paged_group,
     a_rename_upstream_renames_the_same_row,
