@@ -33,9 +33,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// How long a lease lasts without renewal; a crashed worker's lease lapses after this.
-const LEASE: Duration = Duration::from_secs(120);
-/// Renew the lease when less than this is left.
-const RENEW_BEFORE: Duration = Duration::from_secs(60);
+const LEASE: Duration = Duration::from_secs(30);
+/// How often a running discovery renews its lease.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Pages buffered between the lister and the writer.
 const PAGE_BUFFER: usize = 8;
 
@@ -123,6 +123,10 @@ fn issue(code: &str, message: &str, subject: &str) -> serde_json::Value {
 
 impl Discovery {
     async fn take_lease(&self, id: Uuid, run: Uuid) -> Result<bool, DbErr> {
+        let previous = connection::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .and_then(|row| row.lease_owner);
         let now = Utc::now();
         let taken = connection::Entity::update_many()
             .col_expr(connection::Column::LeaseOwner, Expr::value(run))
@@ -135,7 +139,52 @@ impl Discovery {
             )
             .exec(&self.db)
             .await?;
-        Ok(taken.rows_affected == 1)
+        if taken.rows_affected != 1 {
+            return Ok(false);
+        }
+        // The lease lapsed under a run that never finished: its worker died. Close its record.
+        if let Some(lost) = previous.filter(|p| *p != run) {
+            discovery_run::Entity::update_many()
+                .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
+                .col_expr(
+                    discovery_run::Column::Outcome,
+                    Expr::value(DiscoveryOutcome::Failed),
+                )
+                .col_expr(
+                    discovery_run::Column::Issues,
+                    Expr::value(serde_json::json!([issue(
+                        "WORKER_LOST",
+                        "the worker running this discovery stopped; another took over",
+                        &id.to_string()
+                    )])),
+                )
+                .filter(discovery_run::Column::Id.eq(lost))
+                .filter(discovery_run::Column::FinishedAt.is_null())
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Another run holds the lease: come due again when it lapses. If that run finishes first,
+    /// its own schedule replaces this one (the request coalesced into it); if it crashed, this
+    /// brings the connection back right after its lease runs out.
+    async fn retry_after_lease(&self, id: Uuid) -> Result<(), DbErr> {
+        let Some(row) = connection::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(());
+        };
+        let Some(until) = row.lease_until else {
+            return Ok(());
+        };
+        let due = until + chrono::Duration::seconds(1);
+        if row.next_discovery_at.is_none_or(|next| next > due) {
+            connection::Entity::update_many()
+                .col_expr(connection::Column::NextDiscoveryAt, Expr::value(due))
+                .filter(connection::Column::Id.eq(id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn renew_lease(&self, id: Uuid, run: Uuid) -> Result<(), DbErr> {
@@ -183,6 +232,7 @@ impl Discovery {
         };
         let run_id = entities::new_id();
         if !self.take_lease(connection_id, run_id).await? {
+            self.retry_after_lease(connection_id).await?;
             return Ok(Outcome::Busy);
         }
         let started = Utc::now();
@@ -258,17 +308,23 @@ impl Discovery {
         let writing = async {
             let mut seen = HashSet::new();
             let mut counters = Counters::default();
-            let mut renewed = std::time::Instant::now();
             while let Some(page) = rx.recv().await {
                 upsert::upsert_page(&self.db, row, page, &mut seen, &mut counters).await?;
-                if renewed.elapsed() > LEASE - RENEW_BEFORE {
-                    self.renew_lease(row.id, run_id).await?;
-                    renewed = std::time::Instant::now();
-                }
             }
             Ok::<_, DbErr>((seen, counters))
         };
-        let (listed, written) = tokio::join!(listing, writing);
+        // The lease is renewed on a clock of its own: a slow page or a rate-limit wait must not
+        // let it lapse while this run is alive.
+        let work = async { tokio::join!(listing, writing) };
+        tokio::pin!(work);
+        let mut renewals = tokio::time::interval(RENEW_EVERY);
+        renewals.tick().await;
+        let (listed, written) = loop {
+            tokio::select! {
+                done = &mut work => break done,
+                _ = renewals.tick() => self.renew_lease(row.id, run_id).await?,
+            }
+        };
         let (seen, mut counters) = written?;
         if listed.is_ok() {
             counters.gone = upsert::mark_gone(&self.db, row, &seen).await?;

@@ -1,0 +1,148 @@
+//! The admin API under `/_fake/`: shape scopes, change repositories, revoke tokens, inject
+//! faults, read request counters.
+
+use super::server::Shared;
+use super::state::{Fault, Provider, RepoInfo, State, Target};
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Registers the admin routes.
+pub(crate) fn routes(config: &mut web::ServiceConfig) {
+    config.service(
+        web::scope("/_fake")
+            .route("/scopes", web::post().to(scopes))
+            .route("/mutate", web::post().to(mutate))
+            .route("/revoke", web::post().to(revoke))
+            .route("/faults", web::post().to(faults))
+            .route("/stats", web::get().to(stats))
+            .route("/reset-stats", web::post().to(reset_stats)),
+    );
+}
+
+#[derive(Deserialize)]
+struct ScopeRequest {
+    provider: Provider,
+    scope: String,
+    repos: usize,
+}
+
+/// What a mutation does.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Op {
+    Add,
+    Rename,
+    Remove,
+    Transfer,
+    Push,
+}
+
+/// A repository id in JSON: a number, or a UUID (with or without braces) or number as text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdValue {
+    Number(u64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct MutateRequest {
+    provider: Provider,
+    scope: String,
+    op: Op,
+    index: Option<usize>,
+    id: Option<IdValue>,
+    name: Option<String>,
+    to_scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RevokeRequest {
+    token: String,
+}
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, State> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({ "error": message }))
+}
+
+async fn scopes(shared: web::Data<Shared>, body: web::Json<ScopeRequest>) -> HttpResponse {
+    lock(&shared).set_repos(body.provider, &body.scope, body.repos);
+    HttpResponse::Ok().json(json!({
+        "provider": body.provider,
+        "scope": body.scope,
+        "repos": body.repos,
+    }))
+}
+
+fn target(body: &MutateRequest) -> Option<Target> {
+    match (&body.id, body.index) {
+        (Some(IdValue::Number(id)), _) => Some(Target::Id(*id)),
+        (Some(IdValue::Text(text)), _) => {
+            let trimmed = text.trim_matches(|c| c == '{' || c == '}');
+            match (trimmed.parse::<u64>(), uuid::Uuid::parse_str(trimmed)) {
+                (Ok(id), _) => Some(Target::Id(id)),
+                (_, Ok(uuid)) => Some(Target::Uuid(uuid)),
+                _ => None,
+            }
+        }
+        (None, Some(index)) => Some(Target::Index(index)),
+        (None, None) => None,
+    }
+}
+
+async fn mutate(shared: web::Data<Shared>, body: web::Json<MutateRequest>) -> HttpResponse {
+    let mut state = lock(&shared);
+    let (provider, scope) = (body.provider, body.scope.as_str());
+    let done: Option<RepoInfo> = if body.op == Op::Add {
+        Some(state.add(provider, scope, body.name.as_deref()))
+    } else {
+        let Some(target) = target(&body) else {
+            return bad_request("give \"index\" or \"id\" of the repository");
+        };
+        match body.op {
+            Op::Add => None,
+            Op::Rename => match &body.name {
+                Some(name) => state.rename(provider, scope, target, name),
+                None => return bad_request("rename needs \"name\""),
+            },
+            Op::Remove => state.remove(provider, scope, target),
+            Op::Push => state.push(provider, scope, target),
+            Op::Transfer => match &body.to_scope {
+                Some(to) => state.transfer(provider, scope, target, to),
+                None => return bad_request("transfer needs \"to_scope\""),
+            },
+        }
+    };
+    match done {
+        Some(info) => HttpResponse::Ok().json(info),
+        None => HttpResponse::NotFound().json(json!({ "error": "no such repository" })),
+    }
+}
+
+async fn revoke(shared: web::Data<Shared>, body: web::Json<RevokeRequest>) -> HttpResponse {
+    lock(&shared).revoke(&body.token);
+    HttpResponse::Ok().json(json!({ "revoked": true }))
+}
+
+async fn faults(shared: web::Data<Shared>, body: web::Json<Fault>) -> HttpResponse {
+    if !matches!(body.status, 429 | 500..=599) {
+        return bad_request("status must be 429 or 5xx");
+    }
+    let fault = body.into_inner();
+    lock(&shared).inject(fault.clone());
+    HttpResponse::Ok().json(fault)
+}
+
+async fn stats(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().json(lock(&shared).stats())
+}
+
+async fn reset_stats(shared: web::Data<Shared>) -> HttpResponse {
+    lock(&shared).reset_stats();
+    HttpResponse::Ok().json(json!({ "requests": 0 }))
+}
