@@ -34,6 +34,7 @@ pub struct RawSettings {
     /// `TETHER_GITHUB_WEB_URL`.
     pub github_web_url: String,
     /// `TETHER_GITHUB_APP_ID`: the Tether GitHub App's id.
+    #[serde(deserialize_with = "string_or_number")]
     pub github_app_id: Option<String>,
     /// `TETHER_GITHUB_APP_PRIVATE_KEY`: its PEM private key (or use the `_FILE` variant).
     pub github_app_private_key: Option<String>,
@@ -100,6 +101,20 @@ impl Default for RawSettings {
             scheduler_interval_secs: 5,
         }
     }
+}
+
+/// Environment values that look like numbers arrive as numbers; ids are text to us.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|raw| match raw {
+        Raw::Text(text) => text,
+        Raw::Number(n) => n.to_string(),
+    }))
 }
 
 /// The GitHub App's id and key: both or neither, and the key must parse.

@@ -75,27 +75,46 @@ fn queue_error(e: impl std::fmt::Display) -> QueueError {
     QueueError(e.to_string())
 }
 
-const PROVIDERS: [Provider; 4] = [
-    Provider::Github,
-    Provider::Gitlab,
-    Provider::Bitbucket,
-    Provider::AzureDevops,
+/// Discoveries and refreshes run on separate queues: the one-request-per-repository refresh
+/// must never hold the workers a discovery is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Discovery,
+    Refresh,
+}
+
+/// One queue per provider and lane.
+type QueueKey = (Provider, Lane);
+
+const QUEUES: [QueueKey; 8] = [
+    (Provider::Github, Lane::Discovery),
+    (Provider::Gitlab, Lane::Discovery),
+    (Provider::Bitbucket, Lane::Discovery),
+    (Provider::AzureDevops, Lane::Discovery),
+    (Provider::Github, Lane::Refresh),
+    (Provider::Gitlab, Lane::Refresh),
+    (Provider::Bitbucket, Lane::Refresh),
+    (Provider::AzureDevops, Lane::Refresh),
 ];
 
-fn queue_name(namespace: &str, provider: Provider) -> String {
+fn queue_name(namespace: &str, (provider, lane): QueueKey) -> String {
     let slug = match provider {
         Provider::Github => "github",
         Provider::Gitlab => "gitlab",
         Provider::Bitbucket => "bitbucket",
         Provider::AzureDevops => "azure-devops",
     };
-    format!("{namespace}-discovery-{slug}")
+    let lane = match lane {
+        Lane::Discovery => "discovery",
+        Lane::Refresh => "refresh",
+    };
+    format!("{namespace}-{lane}-{slug}")
 }
 
 #[derive(Clone)]
 enum Storages {
-    Sqlite(Vec<(Provider, SqliteStorage<TetherJob>)>),
-    Redis(Vec<(Provider, RedisStorage<TetherJob, ConnectionManager>)>),
+    Sqlite(Vec<(QueueKey, SqliteStorage<TetherJob>)>),
+    Redis(Vec<(QueueKey, RedisStorage<TetherJob, ConnectionManager>)>),
 }
 
 /// The queues, ready to push to and to work.
@@ -117,7 +136,7 @@ impl Queues {
         // apalis's own migration history, apart from ours.
         migrator.dangerous_set_table_name("_apalis_migrations");
         migrator.run(pool).await.map_err(queue_error)?;
-        let storages = PROVIDERS
+        let storages = QUEUES
             .iter()
             .map(|p| {
                 let config = apalis_sqlite::Config::default()
@@ -136,7 +155,7 @@ impl Queues {
     /// Queues in Redis, shared by every `tether worker` process.
     pub async fn redis(url: &str, namespace: &str, batch: usize) -> Result<Self, QueueError> {
         let conn = apalis_redis::connect(url).await.map_err(queue_error)?;
-        let storages = PROVIDERS
+        let storages = QUEUES
             .iter()
             .map(|p| {
                 let config = apalis_redis::Config::default()
@@ -184,18 +203,24 @@ impl Queues {
         job: TetherJob,
         at: Option<DateTime<Utc>>,
     ) -> Result<(), QueueError> {
-        let mut builder = TaskBuilder::new(job).max_attempts(MAX_ATTEMPTS);
-        if let Some(at) = at.filter(|at| *at > Utc::now()) {
-            builder = builder.run_at_time(SystemTime::from(at));
+        let lane = match job {
+            TetherJob::DiscoverRepositoriesV1 { .. } => Lane::Discovery,
+            TetherJob::RefreshMetadataV1 { .. } => Lane::Refresh,
+        };
+        let key = (provider, lane);
+        let task = TaskBuilder::new(job).max_attempts(MAX_ATTEMPTS);
+        let task = match at.filter(|at| *at > Utc::now()) {
+            Some(at) => task.run_at_time(SystemTime::from(at)),
+            None => task,
         }
-        let task = builder.build();
+        .build();
         match &self.storages {
             Storages::Sqlite(all) => {
-                let mut storage = pick(all, provider)?.clone();
+                let mut storage = pick(all, key)?.clone();
                 storage.push_task(task).await.map_err(queue_error)
             }
             Storages::Redis(all) => {
-                let mut storage = pick(all, provider)?.clone();
+                let mut storage = pick(all, key)?.clone();
                 storage.push_task(task).await.map_err(queue_error)
             }
         }
@@ -214,8 +239,12 @@ impl Queues {
             queues: self.clone(),
         };
         let pid = std::process::id();
-        for provider in PROVIDERS {
-            let name = queue_name(&self.namespace, provider);
+        for key in QUEUES {
+            let name = queue_name(&self.namespace, key);
+            let concurrency = match key.1 {
+                Lane::Discovery => concurrency,
+                Lane::Refresh => concurrency.div_ceil(2),
+            };
             let storages = self.storages.clone();
             let context = context.clone();
             let shutdown = shutdown.clone();
@@ -230,7 +259,7 @@ impl Queues {
                         Ok::<(), std::io::Error>(())
                     };
                     let result = match &storages {
-                        Storages::Sqlite(all) => match pick(all, provider) {
+                        Storages::Sqlite(all) => match pick(all, key) {
                             Ok(storage) => WorkerBuilder::new(worker)
                                 .backend(storage.clone().poll_with_interval(POLL))
                                 .data(context.clone())
@@ -241,7 +270,7 @@ impl Queues {
                                 .map_err(|e| e.to_string()),
                             Err(e) => Err(e.to_string()),
                         },
-                        Storages::Redis(all) => match pick(all, provider) {
+                        Storages::Redis(all) => match pick(all, key) {
                             Ok(storage) => WorkerBuilder::new(worker)
                                 .backend(storage.clone().poll_with_interval(POLL))
                                 .data(context.clone())
@@ -268,11 +297,11 @@ impl Queues {
     }
 }
 
-fn pick<S>(all: &[(Provider, S)], provider: Provider) -> Result<&S, QueueError> {
+fn pick<S>(all: &[(QueueKey, S)], key: QueueKey) -> Result<&S, QueueError> {
     all.iter()
-        .find(|(p, _)| *p == provider)
+        .find(|(k, _)| *k == key)
         .map(|(_, s)| s)
-        .ok_or_else(|| QueueError(format!("no queue for {provider:?}")))
+        .ok_or_else(|| QueueError(format!("no queue for {key:?}")))
 }
 
 /// What job handlers share.

@@ -1,15 +1,15 @@
-//! Listing an Azure DevOps organization: its projects (continuation tokens), then each
-//! project's Git repositories, several projects at once.
+//! Listing an Azure DevOps organization: one request to the organization-level repositories
+//! endpoint returns every Git repository of every project (it has no paging), each with its
+//! project reference.
 
 use super::super::deliver;
 use crate::fetch::{FetchError, Fetcher};
 use crate::listing::{PageSink, RemoteRepository};
 use entities::Visibility;
-use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
-const CONCURRENT_PROJECTS: usize = 4;
-const PROJECTS_PER_PAGE: u32 = 100;
+/// Repositories handed to the writer at once.
+const PAGE: usize = 100;
 
 #[derive(Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
@@ -30,6 +30,7 @@ struct Project {
 struct Repository {
     id: String,
     name: String,
+    project: Project,
     default_branch: Option<String>,
     size: Option<i64>,
     remote_url: Option<String>,
@@ -116,56 +117,29 @@ impl OrganizationLister<'_> {
         Ok((value, headers))
     }
 
-    async fn projects(&self) -> Result<Vec<Project>, FetchError> {
-        let mut all = Vec::new();
-        let mut continuation: Option<String> = None;
-        loop {
-            let mut url = format!(
-                "{}/_apis/projects?api-version={}&$top={PROJECTS_PER_PAGE}",
-                self.base, self.api_version
-            );
-            if let Some(token) = &continuation {
-                url.push_str("&continuationToken=");
-                url.push_str(
-                    &url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>(),
-                );
-            }
-            let (page, headers): (List<Project>, _) = self.get(url).await?;
-            let fetched = page.value.len();
-            all.extend(page.value);
-            continuation = headers
-                .get("x-ms-continuationtoken")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-                .filter(|t| !t.is_empty());
-            if continuation.is_none() || fetched == 0 {
-                return Ok(all);
-            }
-        }
-    }
-
     pub async fn run(&self, pages: &PageSink) -> Result<(), FetchError> {
-        let projects = self.projects().await?;
-        futures::stream::iter(projects)
-            .map(|project: Project| async move {
-                let url = format!(
-                    "{}/{}/_apis/git/repositories?api-version={}",
-                    self.base, project.id, self.api_version
-                );
-                let (list, _): (List<Repository>, _) = self.get(url).await?;
-                Ok::<_, FetchError>((project, list.value))
-            })
-            .buffer_unordered(CONCURRENT_PROJECTS)
-            .try_for_each(|(project, repositories)| async move {
-                deliver(
-                    pages,
-                    repositories
-                        .into_iter()
-                        .map(|r| to_remote(&project, r))
-                        .collect(),
-                )
-                .await
-            })
-            .await
+        let url = format!(
+            "{}/_apis/git/repositories?api-version={}",
+            self.base, self.api_version
+        );
+        let (list, _): (List<Repository>, _) = self.get(url).await?;
+        // Handed over in pages so the writer batches them like every other provider's.
+        let mut repositories = list.value.into_iter().peekable();
+        while repositories.peek().is_some() {
+            let page: Vec<RemoteRepository> = repositories
+                .by_ref()
+                .take(PAGE)
+                .map(|r| {
+                    let project = Project {
+                        id: r.project.id.clone(),
+                        name: r.project.name.clone(),
+                        visibility: r.project.visibility.clone(),
+                    };
+                    to_remote(&project, r)
+                })
+                .collect();
+            deliver(pages, page).await?;
+        }
+        Ok(())
     }
 }

@@ -213,39 +213,26 @@ async fn bitbucket_discovery_lists_a_workspace(backend: Backend) {
 
 async fn azure_devops_discovery_lists_every_project(backend: Backend) {
     let server = healthy_azure().await;
+    // The organization-level list holds every project's repositories, with their project.
+    let projects = [("p1", "Platform", "private", 3), ("p2", "Web", "public", 2)];
+    let repos: Vec<Value> = projects
+        .iter()
+        .flat_map(|(id, name, visibility, count)| {
+            (0..*count).map(move |i| json!({"id": format!("{id}-r{i}"), "name": format!("repo{i}"),
+                "project": {"id": id, "name": name, "state": "wellFormed", "visibility": visibility},
+                "defaultBranch": "refs/heads/main", "size": 4096,
+                "remoteUrl": format!("https://ghost@dev.azure.com/ghost/{name}/_git/repo{i}"),
+                "webUrl": format!("https://dev.azure.com/ghost/{name}/_git/repo{i}"), "isDisabled": i == 1}))
+        })
+        .collect();
     Mock::given(method("GET"))
-        .and(path("/ghost/_apis/projects"))
+        .and(path("/ghost/_apis/git/repositories"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"count": 1, "value": [{"id": "p1", "name": "Platform", "visibility": "private"}]}))
-                .insert_header("x-ms-continuationtoken", "next-page"),
+            ResponseTemplate::new(200).set_body_json(json!({"count": repos.len(), "value": repos})),
         )
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/ghost/_apis/projects"))
-        .and(query_param("continuationToken", "next-page"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"count": 1, "value": [{"id": "p2", "name": "Web", "visibility": "public"}]}),
-        ))
         .with_priority(1)
         .mount(&server)
         .await;
-    for (project, count) in [("p1", 3), ("p2", 2)] {
-        let repos: Vec<Value> = (0..count)
-            .map(|i| json!({"id": format!("{project}-r{i}"), "name": format!("repo{i}"), "project": {"id": project},
-                            "defaultBranch": "refs/heads/main", "size": 4096, "remoteUrl": format!("https://ghost@dev.azure.com/ghost/{project}/_git/repo{i}"),
-                            "webUrl": format!("https://dev.azure.com/ghost/{project}/_git/repo{i}"), "isDisabled": i == 1}))
-            .collect();
-        Mock::given(method("GET"))
-            .and(path(format!("/ghost/{project}/_apis/git/repositories")))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"count": count, "value": repos})),
-            )
-            .mount(&server)
-            .await;
-    }
     let uri = server.uri();
     let app = spawn_api_only(backend, move |raw| raw.azure_devops_url = Some(uri)).await;
     let owner = app.owner().await;
@@ -268,7 +255,7 @@ async fn azure_devops_discovery_lists_every_project(backend: Backend) {
     assert_eq!(web.default_branch.as_deref(), Some("main"));
     assert_eq!(
         web.clone_url.as_deref(),
-        Some("https://dev.azure.com/ghost/p2/_git/repo0")
+        Some("https://dev.azure.com/ghost/Web/_git/repo0")
     );
     assert!(
         repos

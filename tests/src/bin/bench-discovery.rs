@@ -1,0 +1,430 @@
+//! Discovery benchmark: 100,000 repositories over 20 connections (5 per provider) on the fake
+//! code host at 20 ms latency, against a real `tether serve` process, on SQLite (embedded) and
+//! on PostgreSQL + Redis. Prints, per backend: wall time from the first create mutation to the
+//! last repository visible through GraphQL, repositories per second, discovery requests against
+//! their lower bound, the tether process's peak RSS, and the time from one
+//! createGitLabConnection to its first repository visible.
+//!
+//! `cargo build --release && cargo run --release -p tests --bin bench-discovery`
+//! (`--backends sqlite` or `--backends postgres` to run one; `--repos N` per connection).
+
+use clap::Parser;
+use entities::{Keyring, Provider as EntityProvider, SealContext, linked_account, user};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::fake::{FakeCodeHost, FakeConfig, Provider};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Repositories per connection (20 connections).
+    #[arg(long, default_value_t = 5000)]
+    repos: usize,
+    /// Fake provider latency per request, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
+    /// Backends to measure: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+    /// PostgreSQL server (a fresh database is created on it).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres: String,
+    /// Redis for the PostgreSQL run.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const PER_PROVIDER: usize = 5;
+
+struct Report {
+    backend: String,
+    repositories: u64,
+    wall: Duration,
+    first_visible: Duration,
+    discovery_requests: u64,
+    lower_bound: u64,
+    refresh_requests: u64,
+    peak_rss_kib: u64,
+    by_endpoint: BTreeMap<String, u64>,
+}
+
+fn tether_binary() -> Result<std::path::PathBuf, Error> {
+    let here = std::env::current_exe()?;
+    let path = here.with_file_name("tether");
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: run `cargo build --release` first",
+            path.display()
+        )
+        .into())
+    }
+}
+
+fn free_port() -> Result<u16, Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn app_key() -> Result<String, Error> {
+    let out = Command::new("openssl").args(["genrsa", "2048"]).output()?;
+    if !out.status.success() {
+        return Err("openssl genrsa failed".into());
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Graphql {
+    client: reqwest::Client,
+    url: String,
+    token: Option<String>,
+}
+
+impl Graphql {
+    async fn run(&self, query: &str, variables: Value) -> Result<Value, Error> {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let body: Value = request.send().await?.json().await?;
+        if body.get("errors").is_some() {
+            return Err(format!("GraphQL error: {body}").into());
+        }
+        Ok(body)
+    }
+
+    async fn total(&self, connection: Option<&str>) -> Result<u64, Error> {
+        let body = self
+            .run(
+                "query($c: ID) { repositories(first: 1, connectionId: $c) { totalCount } }",
+                json!({"c": connection}),
+            )
+            .await?;
+        Ok(body["data"]["repositories"]["totalCount"]
+            .as_u64()
+            .unwrap_or(0))
+    }
+}
+
+async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<Report, Error> {
+    let dir = std::env::temp_dir().join(format!("tether-bench-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir)?;
+    let keys = Keyring::generate_entry(&entities::KeyId::parse("bench")?)
+        .expose_secret()
+        .to_owned();
+    let port = free_port()?;
+    let mut command = Command::new(tether_binary()?);
+    command
+        .arg("serve")
+        .current_dir(&dir)
+        .env("TETHER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TETHER_ENCRYPTION_KEYS", &keys)
+        .env("TETHER_GITLAB_URL", fake.url())
+        .env("TETHER_BITBUCKET_API_URL", fake.url())
+        .env("TETHER_AZURE_DEVOPS_URL", fake.url())
+        .env("TETHER_GITHUB_API_URL", fake.url())
+        .env("TETHER_GITHUB_APP_ID", "1")
+        .env("TETHER_GITHUB_APP_PRIVATE_KEY", app_key()?)
+        .env("TETHER_SCHEDULER_INTERVAL_SECS", "1")
+        .env("TETHER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let database_url;
+    let mut pg_database = None;
+    if backend == "postgres" {
+        let name = format!("tether_bench_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(format!("{}/postgres", args.postgres)).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+        database_url = format!("{}/{name}", args.postgres);
+        pg_database = Some(name);
+        // Production mode migrates explicitly.
+        let status = Command::new(tether_binary()?)
+            .arg("migrate")
+            .env("TETHER_DATABASE_URL", &database_url)
+            .env("TETHER_REDIS_URL", &args.redis)
+            .env("TETHER_ENCRYPTION_KEYS", &keys)
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err("tether migrate failed".into());
+        }
+        command.env("TETHER_REDIS_URL", &args.redis).env(
+            "TETHER_QUEUE_NAMESPACE",
+            format!("bench{}", uuid::Uuid::new_v4().simple()),
+        );
+    } else {
+        database_url = format!("sqlite://{}", dir.join("tether.db").display());
+    }
+    command.env("TETHER_DATABASE_URL", &database_url);
+    let mut child: Child = command.spawn()?;
+    let pid = child.id();
+    let result = measure(args, backend, fake, port, &database_url, &keys, pid).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Some(name) = pg_database {
+        let admin = Database::connect(format!("{}/postgres", args.postgres)).await?;
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    args: &Args,
+    backend: &str,
+    fake: &FakeCodeHost,
+    port: u16,
+    database_url: &str,
+    keys: &str,
+    pid: u32,
+) -> Result<Report, Error> {
+    let client = reqwest::Client::new();
+    let ready = Instant::now();
+    while client
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .ok()
+        != Some(true)
+    {
+        if ready.elapsed() > Duration::from_secs(30) {
+            return Err("tether did not become ready".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut api = Graphql {
+        client: client.clone(),
+        url: format!("http://127.0.0.1:{port}/graphql"),
+        token: None,
+    };
+    let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
+    let signed = api
+        .run("mutation($e: String!) { signUp(input: {email: $e, password: \"correct horse battery\", organizationName: \"Bench\"}) { token } }", json!({"e": email}))
+        .await?;
+    api.token = signed["data"]["signUp"]["token"]
+        .as_str()
+        .map(str::to_owned);
+
+    // GitHub connections need a linked account; the OAuth flow is another issue, so seed one.
+    let db = Database::connect(database_url).await?;
+    let owner = user::Entity::find_by_email(&email)
+        .one(&db)
+        .await?
+        .ok_or("no user")?;
+    let ring = Keyring::parse(&SecretString::from(keys.to_owned()))?;
+    let id = entities::new_id();
+    let sealed = ring.seal(
+        &SecretString::from("gho_benchUserToken"),
+        SealContext::new(linked_account::SEAL_TABLE, id, linked_account::SEAL_COLUMN),
+    )?;
+    linked_account::ActiveModel {
+        id: Set(id),
+        user_id: Set(owner.id),
+        provider: Set(EntityProvider::Github),
+        external_id: Set("1".into()),
+        login: Set("bench".into()),
+        access_token: Set(Some(sealed)),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&db)
+    .await?;
+    db.close().await?;
+
+    fake.reset_stats();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let started = Instant::now();
+    // The first GitLab connection, and how soon its first repository is visible.
+    let first = api
+        .run(
+            "mutation($g: String!) { createGitLabConnection(input: {groupPath: $g, token: \"glpat-bench\"}) { connection { id } userErrors { message } } }",
+            json!({"g": format!("bench-{run}/g0")}),
+        )
+        .await?;
+    let first_id = first["data"]["createGitLabConnection"]["connection"]["id"]
+        .as_str()
+        .ok_or_else(|| format!("create failed: {first}"))?
+        .to_owned();
+    let first_visible = {
+        let api = Graphql {
+            client: client.clone(),
+            url: api.url.clone(),
+            token: api.token.clone(),
+        };
+        tokio::spawn(async move {
+            loop {
+                if api.total(Some(&first_id)).await.unwrap_or(0) > 0 {
+                    return started.elapsed();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    // The other 19 are created concurrently, as a script or a busy team would.
+    let mut creations = Vec::new();
+    for i in 0..PER_PROVIDER {
+        if i > 0 {
+            creations.push((
+                "createGitLabConnection",
+                json!({"groupPath": format!("bench-{run}/g{i}"), "token": "glpat-bench"}),
+            ));
+        }
+        creations.push((
+            "createBitbucketConnection",
+            json!({"workspaceId": format!("bench{i}-{run}"), "token": "bb-bench-token"}),
+        ));
+        creations.push(("createAzureDevOpsConnection", json!({"organizationUrl": format!("https://dev.azure.com/bench{i}{}", &run[..8]), "token": "azure-bench-pat"})));
+        let installation = 1000 + i;
+        fake.set_repos(Provider::Github, &installation.to_string(), args.repos);
+        creations.push((
+            "createGitHubConnection",
+            json!({"installationId": installation.to_string()}),
+        ));
+    }
+    for result in futures::future::join_all(
+        creations
+            .into_iter()
+            .map(|(m, input)| create(&api, m, input)),
+    )
+    .await
+    {
+        result?;
+    }
+    let expected = (args.repos * PER_PROVIDER * 4) as u64;
+    let mut visible = 0;
+    while visible < expected {
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(
+                format!("only {visible} of {expected} repositories after 10 minutes").into(),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        visible = api.total(None).await?;
+    }
+    let wall = started.elapsed();
+    let first_visible = first_visible.await?;
+    let stats = fake.stats();
+    let is_refresh = |endpoint: &str| endpoint.ends_with(".branch") || endpoint.ends_with(".refs");
+    let discovery_requests: u64 = stats
+        .by_endpoint
+        .iter()
+        .filter(|(e, _)| !is_refresh(e))
+        .map(|(_, n)| n)
+        .sum();
+    let refresh_requests: u64 = stats
+        .by_endpoint
+        .iter()
+        .filter(|(e, _)| is_refresh(e))
+        .map(|(_, n)| n)
+        .sum();
+    // One request per 100 repositories, plus each provider's fixed costs per connection:
+    // GitLab token + group + membership, Bitbucket repositories + projects probes,
+    // Azure connectionData + projects + repositories probes, GitHub installations + token mint.
+    let pages = (args.repos as u64).div_ceil(100) * (PER_PROVIDER as u64) * 4;
+    let fixed = (3 + 2 + 3 + 2) * PER_PROVIDER as u64;
+    Ok(Report {
+        backend: backend.to_owned(),
+        repositories: visible,
+        wall,
+        first_visible,
+        discovery_requests,
+        lower_bound: pages + fixed,
+        refresh_requests,
+        peak_rss_kib: peak_rss_kib(pid),
+        by_endpoint: stats.by_endpoint,
+    })
+}
+
+async fn create(api: &Graphql, mutation: &str, input: Value) -> Result<(), Error> {
+    let input_type = format!("{}Input!", mutation[..1].to_uppercase() + &mutation[1..]);
+    let query = format!(
+        "mutation($input: {input_type}) {{ {mutation}(input: $input) {{ connection {{ id }} userErrors {{ code message }} }} }}"
+    );
+    let body = api.run(&query, json!({"input": input})).await?;
+    if body["data"][mutation]["connection"].is_null() {
+        return Err(format!("{mutation} failed: {body}").into());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args = Args::parse();
+    let fake = FakeCodeHost::start(FakeConfig {
+        repos_per_scope: args.repos,
+        latency: Duration::from_millis(args.latency_ms),
+        listen: None,
+    })
+    .await?;
+    println!(
+        "bench-discovery: {} repositories over {} connections ({} per provider), fake code host latency {} ms",
+        args.repos * PER_PROVIDER * 4,
+        PER_PROVIDER * 4,
+        PER_PROVIDER,
+        args.latency_ms
+    );
+    for backend in &args.backends {
+        let report = run_backend(&args, backend, &fake).await?;
+        let rate = report.repositories as f64 / report.wall.as_secs_f64();
+        let over = 100.0 * (report.discovery_requests as f64 / report.lower_bound as f64 - 1.0);
+        println!("\n== {} ==", report.backend);
+        println!(
+            "repositories visible through GraphQL : {}",
+            report.repositories
+        );
+        println!(
+            "wall time, create → last visible     : {:.2} s",
+            report.wall.as_secs_f64()
+        );
+        println!("repositories per second              : {rate:.0}");
+        println!(
+            "discovery API requests               : {} (lower bound {}, {over:+.1}%)",
+            report.discovery_requests, report.lower_bound
+        );
+        println!(
+            "metadata-refresh requests meanwhile  : {}",
+            report.refresh_requests
+        );
+        println!(
+            "tether peak RSS                      : {:.1} MB",
+            report.peak_rss_kib as f64 / 1024.0
+        );
+        println!(
+            "createGitLabConnection → first repo  : {} ms",
+            report.first_visible.as_millis()
+        );
+        println!(
+            "requests by endpoint                 : {:?}",
+            report.by_endpoint
+        );
+    }
+    Ok(())
+}
