@@ -68,6 +68,9 @@ pub struct RawSettings {
     pub worker_concurrency: usize,
     /// `TETHER_SCHEDULER_INTERVAL_SECS`: how often due connections are enqueued.
     pub scheduler_interval_secs: u64,
+    /// `TETHER_MAX_RATE_LIMIT_WAIT_SECS`: the longest a worker waits for a provider's rate
+    /// limit; longer waits end the run and bring the connection back at the reset.
+    pub max_rate_limit_wait_secs: u64,
 }
 
 impl Default for RawSettings {
@@ -99,6 +102,7 @@ impl Default for RawSettings {
             queue_namespace: "tether".into(),
             worker_concurrency: 4,
             scheduler_interval_secs: 5,
+            max_rate_limit_wait_secs: 30,
         }
     }
 }
@@ -311,6 +315,8 @@ pub struct JobSettings {
     pub concurrency: usize,
     /// Scheduler tick.
     pub scheduler_every: std::time::Duration,
+    /// Longest rate-limit wait inside a job.
+    pub max_rate_limit_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -481,6 +487,7 @@ impl Settings {
                 namespace: namespace.to_owned(),
                 concurrency: raw.worker_concurrency,
                 scheduler_every: std::time::Duration::from_secs(raw.scheduler_interval_secs),
+                max_rate_limit_wait: std::time::Duration::from_secs(raw.max_rate_limit_wait_secs),
             },
         })
     }

@@ -87,7 +87,10 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         providers: providers.clone(),
         endpoints: settings.endpoints.clone(),
         budget,
-        fetch: FetchPolicy::default(),
+        fetch: FetchPolicy {
+            max_wait: settings.jobs.max_rate_limit_wait,
+            ..FetchPolicy::default()
+        },
         schedule: SchedulePolicy::default(),
     };
     Ok(AppState {

@@ -28,6 +28,14 @@ pub struct AzureDevOps {
     cloud_override: Option<Url>,
 }
 
+/// The REST version a cloud organization or an on-premises server accepts.
+fn api_version(org: &OrganizationUrl) -> &'static str {
+    match org.hosting() {
+        AzureHosting::Server => SERVER_API_VERSION,
+        _ => CLOUD_API_VERSION,
+    }
+}
+
 /// Azure answers a bad PAT with 401, or with 203 and an HTML sign-in page.
 fn is_sign_in_page(response: &Response) -> bool {
     response.status() == StatusCode::NON_AUTHORITATIVE_INFORMATION
@@ -112,10 +120,7 @@ impl AzureDevOps {
             _ => return Err(unexpected(&host, &response)),
         }
 
-        let api_version = match org.hosting() {
-            AzureHosting::Server => SERVER_API_VERSION,
-            _ => CLOUD_API_VERSION,
-        };
+        let api_version = api_version(org);
         let checks = [
             (
                 format!("projects?api-version={api_version}&$top=1"),
@@ -189,10 +194,7 @@ impl ProviderClient for AzureDevOps {
                 self.clients.trusted()
             },
             base: &base,
-            api_version: match org.hosting() {
-                AzureHosting::Server => SERVER_API_VERSION,
-                _ => CLOUD_API_VERSION,
-            },
+            api_version: api_version(org),
             pat: credential.token.secret().expose_secret(),
             fetcher,
         };
@@ -219,10 +221,7 @@ impl ProviderClient for AzureDevOps {
             self.clients.trusted()
         };
         let project = repo.full_name.split('/').next().unwrap_or_default();
-        let api_version = match org.hosting() {
-            AzureHosting::Server => SERVER_API_VERSION,
-            _ => CLOUD_API_VERSION,
-        };
+        let api_version = api_version(org);
         let request = client
             .get(format!(
                 "{base}/{}/_apis/git/repositories/{}/refs?filter=heads/{}&api-version={api_version}",

@@ -74,17 +74,10 @@ impl GitLab {
         }
     }
 
-    async fn check(
-        &self,
-        instance: Option<&InstanceUrl>,
-        group: &GroupPath,
-        credential: &Credential,
-    ) -> Result<ValidatedScope, CheckError> {
-        let (base, client) = match instance {
-            Some(url) => {
-                self.clients.vet(url.url(), "instanceUrl").await?;
-                (url.as_str().to_owned(), self.clients.guarded())
-            }
+    /// The instance's base URL and the client for it (SSRF-guarded when the user chose it).
+    fn endpoint(&self, instance: Option<&InstanceUrl>) -> (String, &reqwest::Client) {
+        match instance {
+            Some(url) => (url.as_str().to_owned(), self.clients.guarded()),
             None => (
                 self.default_instance
                     .as_str()
@@ -92,7 +85,19 @@ impl GitLab {
                     .to_owned(),
                 self.clients.trusted(),
             ),
-        };
+        }
+    }
+
+    async fn check(
+        &self,
+        instance: Option<&InstanceUrl>,
+        group: &GroupPath,
+        credential: &Credential,
+    ) -> Result<ValidatedScope, CheckError> {
+        if let Some(url) = instance {
+            self.clients.vet(url.url(), "instanceUrl").await?;
+        }
+        let (base, client) = self.endpoint(instance);
         let host = Url::parse(&base)
             .map(|u| host_label(&u))
             .unwrap_or_else(|_| base.clone());
@@ -247,16 +252,7 @@ impl ProviderClient for GitLab {
             ));
         };
         let credential = required(credential)?;
-        let (base, client) = match instance {
-            Some(url) => (url.as_str().to_owned(), self.clients.guarded()),
-            None => (
-                self.default_instance
-                    .as_str()
-                    .trim_end_matches('/')
-                    .to_owned(),
-                self.clients.trusted(),
-            ),
-        };
+        let (base, client) = self.endpoint(instance.as_ref());
         let lister = listing::GroupLister {
             client,
             base: &base,
@@ -280,16 +276,7 @@ impl ProviderClient for GitLab {
             ));
         };
         let credential = required(credential)?;
-        let (base, client) = match instance {
-            Some(url) => (url.as_str().to_owned(), self.clients.guarded()),
-            None => (
-                self.default_instance
-                    .as_str()
-                    .trim_end_matches('/')
-                    .to_owned(),
-                self.clients.trusted(),
-            ),
-        };
+        let (base, client) = self.endpoint(instance.as_ref());
         let request = client
             .get(format!(
                 "{base}/api/v4/projects/{}/repository/branches/{}",

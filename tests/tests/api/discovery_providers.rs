@@ -35,16 +35,6 @@ async fn rows(app: &TestApp, conn: &entities::connection::Model) -> Vec<reposito
         .unwrap()
 }
 
-/// A throwaway RSA key for the fake app (generated per run; never a real credential).
-fn app_key() -> String {
-    let out = std::process::Command::new("openssl")
-        .args(["genrsa", "2048"])
-        .output()
-        .expect("openssl is installed (it generates the test GitHub App key)");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn github_repo(id: u64) -> Value {
     json!({"id": id, "node_id": format!("R_{id}"), "name": format!("svc-{id}"), "full_name": format!("ghost-org/svc-{id}"),
            "private": !id.is_multiple_of(3), "visibility": if id.is_multiple_of(3) { "public" } else { "private" },
@@ -81,7 +71,7 @@ async fn github_discovery_lists_an_installation_as_the_app(backend: Backend) {
             .mount(&github)
             .await;
     }
-    let key = app_key();
+    let key = github_app_key();
     let uri = github.uri();
     let app = spawn_api_only(backend, move |raw| {
         raw.github_api_url = uri;
@@ -126,7 +116,7 @@ async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
         .mount(&github)
         .await;
-    let key = app_key();
+    let key = github_app_key();
     let uri = github.uri();
     let app = spawn_api_only(backend, move |raw| {
         raw.github_api_url = uri;

@@ -172,3 +172,13 @@ pub async fn request_count(server: &MockServer) -> usize {
         .map(|r| r.len())
         .unwrap_or(0)
 }
+
+/// A throwaway RSA key for a fake GitHub App (generated per run; never a real credential).
+pub fn github_app_key() -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["genrsa", "2048"])
+        .output()
+        .expect("openssl is installed (it generates the test GitHub App key)");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
