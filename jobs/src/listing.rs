@@ -36,3 +36,15 @@ pub struct RemoteRepository {
 
 /// Where listed pages go: the discovery job upserts each one as it arrives.
 pub type PageSink = tokio::sync::mpsc::Sender<Vec<RemoteRepository>>;
+
+/// A clone URL without the user name providers put in it (`https://user@host/…`): it is not a
+/// credential, but a stored clone URL should not carry anyone's name.
+pub fn strip_user(href: &str) -> String {
+    match url::Url::parse(href) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            url.to_string()
+        }
+        Err(_) => href.to_owned(),
+    }
+}

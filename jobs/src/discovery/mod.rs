@@ -200,6 +200,19 @@ impl Discovery {
             .map(|_| ())
     }
 
+    /// A fetcher for one job on `row`, its rate-limit budget keyed by host and credential.
+    fn fetcher(&self, row: &connection::Model, credential: Option<&Credential>) -> Fetcher {
+        let secret = credential
+            .map(|c| c.token.secret().expose_secret().to_owned())
+            .unwrap_or_default();
+        Fetcher::new(
+            self.budget.clone(),
+            budget_key(&row.host, &secret),
+            row.host.clone(),
+            self.fetch,
+        )
+    }
+
     fn credential(&self, row: &connection::Model) -> Result<Option<Credential>, String> {
         let Some(sealed) = &row.credential else {
             return Ok(None);
@@ -286,16 +299,7 @@ impl Discovery {
         scope: &Scope,
         credential: Option<Credential>,
     ) -> Result<(Result<(), FetchError>, Counters, i64, i64), DbErr> {
-        let secret = credential
-            .as_ref()
-            .map(|c| c.token.secret().expose_secret().to_owned())
-            .unwrap_or_default();
-        let fetcher = Fetcher::new(
-            self.budget.clone(),
-            budget_key(&row.host, &secret),
-            row.host.clone(),
-            self.fetch,
-        );
+        let fetcher = self.fetcher(row, credential.as_ref());
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RemoteRepository>>(PAGE_BUFFER);
         let provider = self.providers.for_scope(scope);
         let listing = async {

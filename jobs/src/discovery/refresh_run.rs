@@ -2,15 +2,13 @@
 //! asked conditionally; only rows whose head commit changed are written.
 
 use super::{Discovery, stored_scope};
-use crate::budget::budget_key;
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::FetchError;
 use crate::refresh::{HeadCommit, RepoRef};
 use chrono::Utc;
 use entities::{RepositoryState, connection, repository};
 use futures::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
-use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 /// Branch lookups in flight for one connection.
@@ -49,16 +47,7 @@ impl Discovery {
                     return Ok(report);
                 }
             };
-        let secret = credential
-            .as_ref()
-            .map(|c| c.token.secret().expose_secret().to_owned())
-            .unwrap_or_default();
-        let fetcher = Fetcher::new(
-            self.budget.clone(),
-            budget_key(&row.host, &secret),
-            row.host.clone(),
-            self.fetch,
-        );
+        let fetcher = self.fetcher(&row, credential.as_ref());
         let repositories = repository::Entity::find()
             .filter(repository::Column::ConnectionId.eq(row.id))
             .filter(repository::Column::State.eq(RepositoryState::Active))

@@ -4,7 +4,7 @@
 
 use super::super::deliver;
 use crate::fetch::{FetchError, Fetcher};
-use crate::listing::{PageSink, RemoteRepository};
+use crate::listing::{PageSink, RemoteRepository, strip_user};
 use entities::Visibility;
 use serde::Deserialize;
 
@@ -69,18 +69,6 @@ fn to_remote(project: &Project, r: Repository) -> RemoteRepository {
         size_kb: r.size.map(|b| b / 1024),
         topics: Vec::new(),
         last_pushed_at: None,
-    }
-}
-
-/// Azure puts the organization name as a user in remote URLs; it is not a credential, but a
-/// clone URL should not carry it.
-fn strip_user(href: &str) -> String {
-    match url::Url::parse(href) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            url.to_string()
-        }
-        Err(_) => href.to_owned(),
     }
 }
 

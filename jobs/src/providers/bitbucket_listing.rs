@@ -4,7 +4,7 @@
 use super::super::deliver;
 use super::Bitbucket;
 use crate::fetch::{FetchError, Fetcher};
-use crate::listing::{PageSink, RemoteRepository};
+use crate::listing::{PageSink, RemoteRepository, strip_user};
 use crate::providers::Credential;
 use chrono::{DateTime, Utc};
 use entities::Visibility;
@@ -94,17 +94,6 @@ impl From<Repository> for RemoteRepository {
             topics: Vec::new(),
             last_pushed_at: r.updated_on,
         }
-    }
-}
-
-/// `https://user@bitbucket.org/ws/repo.git` → `https://bitbucket.org/ws/repo.git`.
-fn strip_user(href: &str) -> String {
-    match url::Url::parse(href) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            url.to_string()
-        }
-        Err(_) => href.to_owned(),
     }
 }
 
