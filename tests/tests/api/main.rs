@@ -10,6 +10,7 @@ mod connections_bitbucket;
 mod connections_github;
 mod connections_gitlab;
 mod deletion;
+mod discovery_fake;
 mod discovery_gitlab;
 mod discovery_providers;
 mod fixtures;
