@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_tenancy;
 mod m20261125_000002_create_connections;
 mod m20261125_000003_add_discovery_scheduling;
+mod m20261126_000004_reorder_repository_key;
 
 /// Runs Tether's migrations in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_tenancy::Migration),
             Box::new(m20261125_000002_create_connections::Migration),
             Box::new(m20261125_000003_add_discovery_scheduling::Migration),
+            Box::new(m20261126_000004_reorder_repository_key::Migration),
         ]
     }
 }

@@ -131,13 +131,17 @@ pub async fn upsert_page(
         return Ok(());
     }
     let ids: Vec<String> = page.iter().map(|r| r.external_id.clone()).collect();
+    // Only the key index matches (provider id, host): while a first discovery fills the table
+    // the statistics are stale, and a predicate on the organization would let PostgreSQL pick
+    // the organization index and filter every repository of it for each page. The organization
+    // is checked here instead (other organizations connecting the same scope are rare).
     let existing: HashMap<String, repository::Model> = repository::Entity::find()
-        .filter(repository::Column::OrganizationId.eq(conn.organization_id))
-        .filter(repository::Column::Host.eq(&conn.host))
         .filter(repository::Column::ExternalId.is_in(ids))
+        .filter(repository::Column::Host.eq(&conn.host))
         .all(db)
         .await?
         .into_iter()
+        .filter(|r| r.organization_id == conn.organization_id)
         .map(|r| (r.external_id.clone(), r))
         .collect();
     let txn = db.begin().await?;

@@ -35,6 +35,9 @@ struct Args {
     /// Redis for the PostgreSQL run.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis: String,
+    /// Give up on a backend after this many seconds (and print each connection's state).
+    #[arg(long, default_value_t = 600)]
+    timeout_secs: u64,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -150,7 +153,7 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
         .env("TETHER_GITHUB_APP_PRIVATE_KEY", app_key()?)
         .env("TETHER_SCHEDULER_INTERVAL_SECS", "1")
         .env("TETHER_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("tether.log"))?)
         .stderr(Stdio::inherit());
     let database_url;
     let mut pg_database = None;
@@ -186,6 +189,15 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
     let result = measure(args, backend, fake, port, &database_url, &keys, pid).await;
     let _ = child.kill();
     let _ = child.wait();
+    if result.is_err() {
+        // What tether logged is the first thing to read when a run fails.
+        let log = std::fs::read_to_string(dir.join("tether.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!("tether's last log lines ({} in all):", lines.len());
+        for line in &lines[lines.len().saturating_sub(30)..] {
+            eprintln!("  {line}");
+        }
+    }
     if let Some(name) = pg_database {
         let admin = Database::connect(format!("{}/postgres", args.postgres)).await?;
         let _ = admin
@@ -262,6 +274,7 @@ async fn measure(
     fake.reset_stats();
     let run = uuid::Uuid::new_v4().simple().to_string();
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     // The first GitLab connection, and how soon its first repository is visible.
     let first = api
         .run(
@@ -321,16 +334,20 @@ async fn measure(
     let expected = (args.repos * PER_PROVIDER * 4) as u64;
     let mut visible = 0;
     while visible < expected {
-        if started.elapsed() > Duration::from_secs(600) {
-            return Err(
-                format!("only {visible} of {expected} repositories after 10 minutes").into(),
-            );
+        if started.elapsed() > Duration::from_secs(args.timeout_secs) {
+            explain_shortfall(database_url).await;
+            return Err(format!(
+                "only {visible} of {expected} repositories after {} s",
+                args.timeout_secs
+            )
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         visible = api.total(None).await?;
     }
     let wall = started.elapsed();
     let first_visible = first_visible.await?;
+    timeline(database_url, started_at).await;
     let stats = fake.stats();
     let is_refresh = |endpoint: &str| endpoint.ends_with(".branch") || endpoint.ends_with(".refs");
     let discovery_requests: u64 = stats
@@ -361,6 +378,97 @@ async fn measure(
         peak_rss_kib: peak_rss_kib(pid),
         by_endpoint: stats.by_endpoint,
     })
+}
+
+/// Prints, per provider, when its discovery runs started and finished, counted from the
+/// first create mutation: where the wall time goes.
+async fn timeline(database_url: &str, started_at: chrono::DateTime<chrono::Utc>) {
+    use entities::{connection, discovery_run};
+    use sea_orm::EntityTrait;
+    let Ok(db) = Database::connect(database_url).await else {
+        return;
+    };
+    let (Ok(connections), Ok(runs)) = (
+        connection::Entity::find().all(&db).await,
+        discovery_run::Entity::find().all(&db).await,
+    ) else {
+        return;
+    };
+    let offset =
+        |t: chrono::DateTime<chrono::Utc>| (t - started_at).num_milliseconds() as f64 / 1000.0;
+    let mut by_provider: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for run in &runs {
+        let Some(conn) = connections.iter().find(|c| Some(c.id) == run.connection_id) else {
+            continue;
+        };
+        let Some(finished) = run.finished_at else {
+            continue;
+        };
+        by_provider
+            .entry(format!("{:?}", conn.provider))
+            .or_default()
+            .push((offset(run.started_at), offset(finished)));
+    }
+    println!(
+        "discovery runs (s after the first create): provider runs first-start last-start last-finish longest"
+    );
+    for (provider, spans) in by_provider {
+        let fold = |f: fn(f64, f64) -> f64, init: f64, pick: fn(&(f64, f64)) -> f64| {
+            spans.iter().map(pick).fold(init, f)
+        };
+        println!(
+            "  {provider:<12} {:>3} {:>6.2} {:>6.2} {:>6.2} {:>6.2}",
+            spans.len(),
+            fold(f64::min, f64::MAX, |s| s.0),
+            fold(f64::max, f64::MIN, |s| s.0),
+            fold(f64::max, f64::MIN, |s| s.1),
+            fold(f64::max, 0.0, |s| s.1 - s.0),
+        );
+    }
+}
+
+/// Prints, per connection, what it holds and how its runs ended: where a stall comes from.
+async fn explain_shortfall(database_url: &str) {
+    let Ok(db) = Database::connect(database_url).await else {
+        return;
+    };
+    let sql = "SELECT c.provider, c.status, coalesce(c.status_message, ''), \
+               (SELECT count(*) FROM repositories r WHERE r.connection_id = c.id), \
+               coalesce((SELECT string_agg(d.outcome || ' ' || coalesce(d.issues::text, ''), ' | ') \
+                         FROM discovery_runs d WHERE d.connection_id = c.id), '') \
+               FROM connections c ORDER BY 4";
+    let sql = if database_url.starts_with("sqlite") {
+        sql.replace("string_agg", "group_concat")
+            .replace("::text", "")
+    } else {
+        sql.to_owned()
+    };
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await;
+    match rows {
+        Ok(rows) => {
+            for row in rows {
+                let cell = |i: usize| {
+                    row.try_get_by_index::<String>(i)
+                        .or_else(|_| row.try_get_by_index::<i64>(i).map(|n| n.to_string()))
+                        .unwrap_or_default()
+                };
+                eprintln!(
+                    "  {} {} {} repos={} runs: {}",
+                    cell(0),
+                    cell(1),
+                    cell(2),
+                    cell(3),
+                    cell(4)
+                );
+            }
+        }
+        Err(err) => eprintln!("  could not read connections: {err}"),
+    }
 }
 
 async fn create(api: &Graphql, mutation: &str, input: Value) -> Result<(), Error> {
