@@ -92,6 +92,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
             ..FetchPolicy::default()
         },
         schedule: SchedulePolicy::default(),
+        activity: jobs::discovery::Activity::default(),
     };
     Ok(AppState {
         db,

@@ -4,7 +4,8 @@
 
 use crate::discovery::{Discovery, Outcome};
 use apalis::prelude::{
-    Attempt, BackendExt, BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
+    Attempt, BackendExt, BoxDynError, Data, Event, EventListenerExt, TaskBuilder, TaskSink,
+    WorkerBuilder, WorkerBuilderExt, WorkerContext,
 };
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::SqliteStorage;
@@ -264,6 +265,7 @@ impl Queues {
                                 .backend(storage.clone().poll_with_interval(POLL))
                                 .data(context.clone())
                                 .concurrency(concurrency)
+                                .on_event(log_worker_event)
                                 .build(handle)
                                 .run_until(signal)
                                 .await
@@ -275,6 +277,7 @@ impl Queues {
                                 .backend(storage.clone().poll_with_interval(POLL))
                                 .data(context.clone())
                                 .concurrency(concurrency)
+                                .on_event(log_worker_event)
                                 .build(handle)
                                 .run_until(signal)
                                 .await
@@ -294,6 +297,13 @@ impl Queues {
                 }
             });
         }
+    }
+}
+
+/// Errors a worker meets and survives (fetching, heartbeats) are otherwise silent.
+fn log_worker_event(worker: &WorkerContext, event: &Event) {
+    if let Event::Error(error) = event {
+        tracing::warn!(worker = worker.name(), %error, "job worker error");
     }
 }
 

@@ -2,10 +2,12 @@
 //! while upserting each page, mark repositories gone only after a complete listing, and record
 //! the run, the connection's status and its next discovery.
 
+mod activity;
 mod refresh_run;
 mod schedule;
 mod upsert;
 
+pub use activity::Activity;
 pub use refresh_run::RefreshReport;
 pub use schedule::SchedulePolicy;
 pub use upsert::Counters;
@@ -56,6 +58,8 @@ pub struct Discovery {
     pub fetch: FetchPolicy,
     /// Adaptive interval bounds.
     pub schedule: SchedulePolicy,
+    /// Discoveries running in this process (background work gives way to them).
+    pub activity: Activity,
 }
 
 /// How a discovery attempt ended.
@@ -248,6 +252,7 @@ impl Discovery {
             self.retry_after_lease(connection_id).await?;
             return Ok(Outcome::Busy);
         }
+        let _running = self.activity.running();
         let started = Utc::now();
         discovery_run::ActiveModel {
             id: Set(run_id),

@@ -1,5 +1,7 @@
 //! The metadata-refresh job: every active repository of a connection, a few at a time, each
-//! asked conditionally; only rows whose head commit changed are written.
+//! asked conditionally; only rows whose head commit changed are written. Repositories are read
+//! in chunks by id and each chunk's changes are written in one transaction, so memory stays
+//! flat whatever the connection's size and the database sees one commit per chunk.
 
 use super::{Discovery, stored_scope};
 use crate::fetch::FetchError;
@@ -8,11 +10,23 @@ use chrono::Utc;
 use entities::{RepositoryState, connection, repository};
 use futures::StreamExt;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// Branch lookups in flight for one connection.
 const CONCURRENT: usize = 8;
+
+/// Repositories read (and their changes written) at a time.
+const CHUNK: u64 = 500;
+
+/// The longest a refresh waits, before each chunk, for this process's discoveries to finish.
+const GIVE_WAY_AT_MOST: Duration = Duration::from_secs(60);
+
+/// The columns a refresh needs: id, provider id, full name, branch, ETag, head commit.
+type Target = (Uuid, String, String, String, Option<String>, Option<String>);
 
 /// What a refresh did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -48,53 +62,75 @@ impl Discovery {
                 }
             };
         let fetcher = self.fetcher(&row, credential.as_ref());
-        let repositories = repository::Entity::find()
-            .filter(repository::Column::ConnectionId.eq(row.id))
-            .filter(repository::Column::State.eq(RepositoryState::Active))
-            .filter(repository::Column::DefaultBranch.is_not_null())
-            .all(&self.db)
-            .await?;
         let provider = self.providers.for_scope(&scope);
         let (scope_ref, credential_ref, fetcher_ref) = (&scope, credential.as_ref(), &fetcher);
-        let mut answers = futures::stream::iter(repositories)
-            .map(|repo: repository::Model| async move {
-                let reference = RepoRef {
-                    external_id: &repo.external_id,
-                    full_name: &repo.full_name,
-                    default_branch: repo.default_branch.as_deref().unwrap_or_default(),
-                    etag: repo.etag.as_deref(),
-                };
-                let answer = provider
-                    .head_commit(scope_ref, credential_ref, fetcher_ref, reference)
-                    .await;
-                (repo, answer)
-            })
-            .buffer_unordered(CONCURRENT);
-        while let Some((repo, answer)) = answers.next().await {
-            report.checked += 1;
-            match answer {
-                Ok(HeadCommit::NotModified) => report.not_modified += 1,
-                Ok(HeadCommit::Current { sha, etag }) => {
-                    if repo.head_commit_sha.as_deref() != Some(sha.as_str()) || repo.etag != etag {
-                        repository::Entity::update_many()
-                            .col_expr(repository::Column::HeadCommitSha, Expr::value(sha))
-                            .col_expr(repository::Column::Etag, Expr::value(etag))
-                            .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-                            .filter(repository::Column::Id.eq(repo.id))
-                            .exec(&self.db)
-                            .await?;
-                        report.changed += 1;
+        let mut after: Option<Uuid> = None;
+        'chunks: loop {
+            self.activity.quiet(GIVE_WAY_AT_MOST).await;
+            let mut query = repository::Entity::find()
+                .select_only()
+                .columns([
+                    repository::Column::Id,
+                    repository::Column::ExternalId,
+                    repository::Column::FullName,
+                    repository::Column::DefaultBranch,
+                    repository::Column::Etag,
+                    repository::Column::HeadCommitSha,
+                ])
+                .filter(repository::Column::ConnectionId.eq(row.id))
+                .filter(repository::Column::State.eq(RepositoryState::Active))
+                .filter(repository::Column::DefaultBranch.is_not_null())
+                .order_by_asc(repository::Column::Id)
+                .limit(CHUNK);
+            if let Some(last) = after {
+                query = query.filter(repository::Column::Id.gt(last));
+            }
+            let chunk: Vec<Target> = query.into_tuple().all(&self.db).await?;
+            let Some(last) = chunk.last() else {
+                break;
+            };
+            after = Some(last.0);
+            let full = chunk.len() as u64 == CHUNK;
+            let mut answers = futures::stream::iter(chunk)
+                .map(|target: Target| async move {
+                    let (_, external_id, full_name, branch, etag, _) = &target;
+                    let reference = RepoRef {
+                        external_id,
+                        full_name,
+                        default_branch: branch,
+                        etag: etag.as_deref(),
+                    };
+                    let answer = provider
+                        .head_commit(scope_ref, credential_ref, fetcher_ref, reference)
+                        .await;
+                    (target, answer)
+                })
+                .buffer_unordered(CONCURRENT);
+            let mut changes = Vec::new();
+            while let Some(((id, _, _, _, old_etag, old_sha), answer)) = answers.next().await {
+                report.checked += 1;
+                match answer {
+                    Ok(HeadCommit::NotModified) => report.not_modified += 1,
+                    Ok(HeadCommit::Current { sha, etag }) => {
+                        if old_sha.as_deref() != Some(sha.as_str()) || old_etag != etag {
+                            changes.push((id, sha, etag));
+                        }
+                    }
+                    // A branch that vanished is the next discovery's business.
+                    Err(FetchError::NotFound(_)) => {}
+                    Err(err) => {
+                        report.stopped = Some(err.to_string());
+                        break;
                     }
                 }
-                // A branch that vanished is the next discovery's business.
-                Err(FetchError::NotFound(_)) => {}
-                Err(err) => {
-                    report.stopped = Some(err.to_string());
-                    break;
-                }
+            }
+            drop(answers);
+            report.changed += changes.len() as u64;
+            self.write_heads(changes).await?;
+            if report.stopped.is_some() || !full {
+                break 'chunks;
             }
         }
-        drop(answers);
         report.api_requests = fetcher.stats().requests();
         tracing::info!(
             connection = %row.id,
@@ -104,5 +140,24 @@ impl Discovery {
             "metadata refresh finished"
         );
         Ok(report)
+    }
+
+    /// Writes new head commits and ETags in one transaction.
+    async fn write_heads(&self, changes: Vec<(Uuid, String, Option<String>)>) -> Result<(), DbErr> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        for (id, sha, etag) in changes {
+            repository::Entity::update_many()
+                .col_expr(repository::Column::HeadCommitSha, Expr::value(sha))
+                .col_expr(repository::Column::Etag, Expr::value(etag))
+                .col_expr(repository::Column::RefreshedAt, Expr::value(now))
+                .filter(repository::Column::Id.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await
     }
 }

@@ -280,6 +280,7 @@ on_both_backends!(
     each_provider_discovers_renames_removes_retries_and_reschedules,
     a_revoked_token_makes_the_connection_unauthorized_and_keeps_repositories,
     each_provider_s_refresh_with_unchanged_etags_writes_nothing,
+    a_refresh_of_a_large_connection_checks_every_repository_once,
 );
 
 async fn each_provider_s_refresh_with_unchanged_etags_writes_nothing(backend: Backend) {
@@ -346,4 +347,35 @@ async fn each_provider_s_refresh_with_unchanged_etags_writes_nothing(backend: Ba
             "{kind:?}"
         );
     }
+}
+
+async fn a_refresh_of_a_large_connection_checks_every_repository_once(backend: Backend) {
+    let (app, fake, session) = setup(backend).await;
+    // More than two of the refresh's chunks, the last one partial.
+    fake.set_repos(Provider::Gitlab, "large/group", 1_100);
+    let conn = connect(
+        &app,
+        &session,
+        Kind::GitLab,
+        "large/group",
+        "token-of-the-fake-0003",
+    )
+    .await;
+    assert_eq!(discover(&app, &conn).await.counters.added, 1_100);
+    fake.reset_stats();
+    let report = app.state.discovery.refresh(conn.id).await.unwrap();
+    assert_eq!(
+        (report.checked, report.changed, report.stopped),
+        (1_100, 1_100, None)
+    );
+    assert_eq!(
+        fake.stats().by_endpoint.get("gitlab.branch").copied(),
+        Some(1_100)
+    );
+    assert!(
+        rows(&app, &conn)
+            .await
+            .iter()
+            .all(|r| r.head_commit_sha.is_some())
+    );
 }
