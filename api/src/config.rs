@@ -19,8 +19,9 @@ pub struct RawSettings {
     pub listen: String,
     /// `TETHER_DATABASE_URL`: `sqlite://path` (embedded) or `postgres://…`.
     pub database_url: String,
-    /// `TETHER_DATABASE_MAX_CONNECTIONS`: pool size.
-    pub database_max_connections: u32,
+    /// `TETHER_DATABASE_MAX_CONNECTIONS`: pool size (unset: 8 on SQLite, whose writes take turns
+    /// anyway; 20 on PostgreSQL, where a process's concurrent discoveries each write).
+    pub database_max_connections: Option<u32>,
     /// `TETHER_REDIS_URL`: unset = embedded mode.
     pub redis_url: Option<String>,
     /// `TETHER_ENCRYPTION_KEYS`: `id:base64key,…`, first encrypts.
@@ -78,7 +79,7 @@ impl Default for RawSettings {
         Self {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://tether.db".into(),
-            database_max_connections: 8,
+            database_max_connections: None,
             redis_url: None,
             encryption_keys: None,
             key_file: "tether.key".into(),
@@ -370,9 +371,14 @@ impl Settings {
             )
         })?;
         let database = DatabaseUrl::parse(&raw.database_url)?;
-        if raw.database_max_connections == 0 {
-            return Err(bad("TETHER_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
-        }
+        let database_max_connections = match (raw.database_max_connections, &database) {
+            (Some(0), _) => {
+                return Err(bad("TETHER_DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+            }
+            (Some(n), _) => n,
+            (None, DatabaseUrl::Sqlite(_)) => 8,
+            (None, _) => 20,
+        };
         let redis_url = raw
             .redis_url
             .as_deref()
@@ -463,7 +469,7 @@ impl Settings {
         Ok(Self {
             listen,
             database,
-            database_max_connections: raw.database_max_connections,
+            database_max_connections,
             redis_url,
             keys,
             network: NetworkPolicy {

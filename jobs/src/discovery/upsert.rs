@@ -144,27 +144,40 @@ pub async fn upsert_page(
         .filter(|r| r.organization_id == conn.organization_id)
         .map(|r| (r.external_id.clone(), r))
         .collect();
-    let txn = db.begin().await?;
     let mut fresh = Vec::new();
+    let mut changed = Vec::new();
     for remote in &page {
         match existing.get(&remote.external_id) {
-            None => {
-                fresh.push(new_row(remote, conn));
-                counters.added += 1;
-            }
+            None => fresh.push(new_row(remote, conn)),
             Some(row) if differs(row, remote, conn) => {
                 let mut active: repository::ActiveModel = row.clone().into();
                 apply(&mut active, remote, conn);
-                active.update(&txn).await?;
-                counters.updated += 1;
+                changed.push(active);
             }
             Some(_) => counters.unchanged += 1,
         }
     }
-    if !fresh.is_empty() {
-        repository::Entity::insert_many(fresh).exec(&txn).await?;
+    counters.added += fresh.len() as i64;
+    counters.updated += changed.len() as i64;
+    let insert = (!fresh.is_empty()).then(|| repository::Entity::insert_many(fresh));
+    match (changed.is_empty(), insert) {
+        (true, None) => {}
+        // One statement is atomic on its own: no transaction's extra round trips.
+        (true, Some(insert)) => {
+            insert.exec(db).await?;
+        }
+        (false, insert) => {
+            let txn = db.begin().await?;
+            for active in changed {
+                active.update(&txn).await?;
+            }
+            if let Some(insert) = insert {
+                insert.exec(&txn).await?;
+            }
+            txn.commit().await?;
+        }
     }
-    txn.commit().await
+    Ok(())
 }
 
 /// After a complete listing: marks the connection's active repositories that were not listed.

@@ -35,6 +35,12 @@ struct Args {
     /// Redis for the PostgreSQL run.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis: String,
+    /// tether's log filter (`TETHER_LOG`); its log is kept in the run's directory.
+    #[arg(long, default_value = "warn")]
+    log: String,
+    /// Keep each run's directory (tether.log, tether.db) and print where it is.
+    #[arg(long)]
+    keep: bool,
     /// Give up on a backend after this many seconds (and print each connection's state).
     #[arg(long, default_value_t = 600)]
     timeout_secs: u64,
@@ -152,7 +158,7 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
         .env("TETHER_GITHUB_APP_ID", "1")
         .env("TETHER_GITHUB_APP_PRIVATE_KEY", app_key()?)
         .env("TETHER_SCHEDULER_INTERVAL_SECS", "1")
-        .env("TETHER_LOG", "warn")
+        .env("TETHER_LOG", &args.log)
         .env("TETHER_LOG_FORMAT", "json")
         .stdout(std::fs::File::create(dir.join("tether.log"))?)
         .stderr(Stdio::inherit());
@@ -193,7 +199,10 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
     // What tether logged (warnings and errors only) is the first thing to read when a run is
     // slow or fails.
     let log = std::fs::read_to_string(dir.join("tether.log")).unwrap_or_default();
-    let lines: Vec<&str> = log.lines().collect();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
+        .collect();
     if !lines.is_empty() {
         eprintln!(
             "tether logged {} warnings or errors; the last ones:",
@@ -209,7 +218,11 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .await;
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep {
+        eprintln!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 

@@ -110,7 +110,7 @@ async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings,
         scheduler_interval_secs: 1,
         key_file: dir.join("tether.key").display().to_string(),
         log_format: "json".into(),
-        database_max_connections: 4,
+        database_max_connections: Some(4),
         ..RawSettings::default()
     };
     let pg = match backend {
