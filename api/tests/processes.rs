@@ -130,6 +130,7 @@ impl Drop for Shared {
                 .unwrap_or_default(),
             self.database.clone(),
         );
+        let (redis_url, namespace) = (self.redis_url.clone(), self.namespace.clone());
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -143,6 +144,8 @@ impl Drop for Shared {
                         ))
                         .await;
                 }
+                // The queues, worker sets and budgets of this test all start with its namespace.
+                tests::redis_cleanup::forget_namespace(&redis_url, &namespace).await;
             });
         })
         .join();

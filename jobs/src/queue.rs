@@ -17,6 +17,33 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// Removes a connection's waiting jobs (active list and scheduled set) with their data and
+/// metadata, atomically; queues stay short (bounded scheduler batches), so a scan is cheap.
+static CANCEL_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local removed = 0
+local function drop_if_ours(id)
+  local data = redis.call('hget', KEYS[3], id)
+  if data and string.find(data, ARGV[1], 1, true) then
+    redis.call('hdel', KEYS[3], id)
+    redis.call('del', KEYS[4] .. ':' .. id)
+    removed = removed + 1
+    return true
+  end
+  return false
+end
+for _, id in ipairs(redis.call('lrange', KEYS[1], 0, -1)) do
+  if drop_if_ours(id) then redis.call('lrem', KEYS[1], 0, id) end
+end
+for _, id in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do
+  if drop_if_ours(id) then redis.call('zrem', KEYS[2], id) end
+end
+return removed
+",
+    )
+});
+
 /// Attempts per job before it is given up (the scheduler brings due connections back anyway).
 const MAX_ATTEMPTS: usize = 3;
 /// How often idle workers look for work.
@@ -196,6 +223,55 @@ impl Queues {
             None,
         )
         .await
+    }
+
+    /// Removes the jobs of `connection_id` that no worker has taken yet, due now or later, from
+    /// every queue (a deleted connection's jobs). A job a worker already holds finds the
+    /// connection gone and does nothing. Returns how many were removed.
+    pub async fn cancel(&self, connection_id: Uuid) -> Result<u64, QueueError> {
+        let needle = connection_id.to_string();
+        match &self.storages {
+            Storages::Sqlite(all) => {
+                let Some((_, first)) = all.first() else {
+                    return Ok(0);
+                };
+                let mut removed = 0;
+                for (key, _) in all {
+                    // Payloads are JSON ({"type": …, "connection_id": "…"}) stored as bytes.
+                    let done = sea_orm::sqlx::query(
+                        "DELETE FROM Jobs WHERE job_type = ?1 AND status = 'Pending' \
+                         AND instr(CAST(job AS TEXT), ?2) > 0",
+                    )
+                    .bind(queue_name(&self.namespace, *key))
+                    .bind(&needle)
+                    .execute(first.pool())
+                    .await
+                    .map_err(queue_error)?;
+                    removed += done.rows_affected();
+                }
+                Ok(removed)
+            }
+            Storages::Redis(all) => {
+                let mut removed = 0;
+                for (key, storage) in all {
+                    // Key names follow the queue's name, as the storage's own config does.
+                    let config =
+                        apalis_redis::Config::default().queue(queue_name(&self.namespace, *key));
+                    let mut conn = storage.clone().get_connection().clone();
+                    let count: u64 = CANCEL_SCRIPT
+                        .key(config.active_jobs_list())
+                        .key(config.scheduled_jobs_set())
+                        .key(config.job_data_hash())
+                        .key(config.job_meta_hash())
+                        .arg(&needle)
+                        .invoke_async(&mut conn)
+                        .await
+                        .map_err(queue_error)?;
+                    removed += count;
+                }
+                Ok(removed)
+            }
+        }
     }
 
     async fn push(

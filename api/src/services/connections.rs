@@ -367,6 +367,20 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid,
         .await?;
     connection::Entity::delete_by_id(row.id).exec(&txn).await?;
     txn.commit().await?;
-    tracing::info!(connection = %id, detached = detached.rows_affected, "connection deleted");
+    // Its waiting jobs go too. Were this to fail, they would find the connection gone and do
+    // nothing, so the deletion stands.
+    let cancelled = match state.queues.cancel(id).await {
+        Ok(count) => count,
+        Err(err) => {
+            tracing::warn!(connection = %id, error = %err, "could not cancel a deleted connection's jobs");
+            0
+        }
+    };
+    tracing::info!(
+        connection = %id,
+        detached = detached.rows_affected,
+        cancelled,
+        "connection deleted"
+    );
     Ok(id)
 }

@@ -3,11 +3,12 @@
 
 use crate::connections_gitlab::CREATE_GITLAB;
 use crate::fixtures;
-use crate::helpers::{Backend, spawn_app_with};
+use crate::helpers::{Backend, spawn_api_only, spawn_app_with};
 use crate::on_both_backends;
 use crate::providers::*;
-use entities::RepositoryState;
+use entities::{Provider, RepositoryState};
 use entities::{finding, repository};
+use jobs::queue::Trigger;
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::json;
 
@@ -224,7 +225,59 @@ async fn repositories_paginate_with_cursors_and_filter(backend: Backend) {
     assert_eq!(crate::helpers::error_code(&bad_cursor), "BAD_USER_INPUT");
 }
 
+/// No workers run here, so every job stays queued until the deletion.
+async fn deleting_a_connection_cancels_its_waiting_jobs_and_no_others(backend: Backend) {
+    let fake = tests::fake::FakeCodeHost::start(tests::fake::FakeConfig::default())
+        .await
+        .unwrap();
+    let uri = fake.url();
+    let app = spawn_api_only(backend, move |raw| raw.gitlab_url = uri).await;
+    let owner = app.owner().await;
+    let mut ids = Vec::new();
+    for group in ["ghost/mygroup", "ghost/other"] {
+        let input = json!({"input": {"groupPath": group, "token": GITLAB_TOKEN}});
+        let created = app.graphql(Some(&owner.token), CREATE_GITLAB, input).await;
+        let id = created["data"]["createGitLabConnection"]["connection"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{created}"))
+            .to_owned();
+        let conn = fixtures::connection_row(&app.state.db, &id).await;
+        // Besides the discovery queued at creation: one due later and a metadata refresh.
+        let later = chrono::Utc::now() + chrono::Duration::hours(1);
+        app.state
+            .queues
+            .discover(Provider::Gitlab, conn.id, Trigger::Schedule, Some(later))
+            .await
+            .unwrap();
+        app.state
+            .queues
+            .refresh(Provider::Gitlab, conn.id)
+            .await
+            .unwrap();
+        ids.push((id, conn.id));
+    }
+    let (doomed, doomed_uuid) = &ids[0];
+    let (_, kept_uuid) = &ids[1];
+
+    let deleted = app
+        .graphql(
+            Some(&owner.token),
+            "mutation($id: ID!) { deleteConnection(input: {id: $id}) { deletedConnectionId } }",
+            json!({"id": doomed}),
+        )
+        .await;
+    assert_eq!(
+        deleted["data"]["deleteConnection"]["deletedConnectionId"],
+        doomed.as_str()
+    );
+
+    // Nothing of the deleted connection is left to cancel; all three of the other's are.
+    assert_eq!(app.state.queues.cancel(*doomed_uuid).await.unwrap(), 0);
+    assert_eq!(app.state.queues.cancel(*kept_uuid).await.unwrap(), 3);
+}
+
 on_both_backends!(
+    deleting_a_connection_cancels_its_waiting_jobs_and_no_others,
     deleting_a_connection_keeps_repositories_and_findings_and_re_adding_reattaches,
     repositories_paginate_with_cursors_and_filter,
 );
