@@ -1,6 +1,8 @@
 //! Listing an Azure DevOps organization: one request to the organization-level repositories
 //! endpoint returns every Git repository of every project (it has no paging), each with its
-//! project reference.
+//! project reference. Where that endpoint is not found (older Azure DevOps Server, proxies that
+//! only route project URLs), the projects are listed (`$top` pages following
+//! `x-ms-continuationtoken`) and then each project's repositories, a few projects at a time.
 
 use super::super::deliver;
 use crate::fetch::{FetchError, Fetcher};
@@ -10,6 +12,10 @@ use serde::Deserialize;
 
 /// Repositories handed to the writer at once.
 const PAGE: usize = 100;
+/// Projects per page of the project list.
+const PROJECTS_PER_PAGE: usize = 100;
+/// Projects whose repositories are asked for at once.
+const CONCURRENT_PROJECTS: usize = 4;
 
 #[derive(Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
@@ -110,24 +116,82 @@ impl OrganizationLister<'_> {
             "{}/_apis/git/repositories?api-version={}",
             self.base, self.api_version
         );
-        let (list, _): (List<Repository>, _) = self.get(url).await?;
-        // Handed over in pages so the writer batches them like every other provider's.
-        let mut repositories = list.value.into_iter().peekable();
-        while repositories.peek().is_some() {
-            let page: Vec<RemoteRepository> = repositories
-                .by_ref()
-                .take(PAGE)
-                .map(|r| {
-                    let project = Project {
-                        id: r.project.id.clone(),
-                        name: r.project.name.clone(),
-                        visibility: r.project.visibility.clone(),
-                    };
-                    to_remote(&project, r)
-                })
-                .collect();
-            deliver(pages, page).await?;
+        match self.get::<List<Repository>>(url).await {
+            Ok((list, _)) => deliver_all(pages, list.value, None).await,
+            Err(FetchError::NotFound(_)) => self.project_by_project(pages).await,
+            Err(err) => Err(err),
         }
-        Ok(())
     }
+
+    async fn project_by_project(&self, pages: &PageSink) -> Result<(), FetchError> {
+        use futures::StreamExt;
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut url = url::Url::parse(&format!("{}/_apis/projects", self.base))
+                .map_err(|e| FetchError::Protocol(format!("bad organization URL: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("api-version", self.api_version)
+                .append_pair("$top", &PROJECTS_PER_PAGE.to_string());
+            if let Some(token) = &continuation {
+                url.query_pairs_mut()
+                    .append_pair("continuationToken", token);
+            }
+            let (projects, headers): (List<Project>, _) = self.get(url.into()).await?;
+            let mut listings = futures::stream::iter(projects.value)
+                .map(|project| async move {
+                    let url = format!(
+                        "{}/{}/_apis/git/repositories?api-version={}",
+                        self.base, project.id, self.api_version
+                    );
+                    (self.get::<List<Repository>>(url).await, project)
+                })
+                .buffer_unordered(CONCURRENT_PROJECTS);
+            while let Some((listing, project)) = listings.next().await {
+                match listing {
+                    Ok((list, _)) => deliver_all(pages, list.value, Some(&project)).await?,
+                    // Deleted since the project list was read: nothing of it is left to list.
+                    Err(FetchError::NotFound(_)) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            continuation = headers
+                .get("x-ms-continuationtoken")
+                .and_then(|v| v.to_str().ok())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            if continuation.is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Hands `repositories` to the writer in pages, so it batches them like every other provider's;
+/// `project`, when known, stands in for each repository's own project reference.
+async fn deliver_all(
+    pages: &PageSink,
+    repositories: Vec<Repository>,
+    project: Option<&Project>,
+) -> Result<(), FetchError> {
+    let mut repositories = repositories.into_iter().peekable();
+    while repositories.peek().is_some() {
+        let page: Vec<RemoteRepository> = repositories
+            .by_ref()
+            .take(PAGE)
+            .map(|r| {
+                let own = Project {
+                    id: r.project.id.clone(),
+                    name: r.project.name.clone(),
+                    visibility: r
+                        .project
+                        .visibility
+                        .clone()
+                        .or_else(|| project.and_then(|p| p.visibility.clone())),
+                };
+                to_remote(&own, r)
+            })
+            .collect();
+        deliver(pages, page).await?;
+    }
+    Ok(())
 }

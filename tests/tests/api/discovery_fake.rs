@@ -281,6 +281,7 @@ on_both_backends!(
     a_revoked_token_makes_the_connection_unauthorized_and_keeps_repositories,
     each_provider_s_refresh_with_unchanged_etags_writes_nothing,
     a_refresh_of_a_large_connection_checks_every_repository_once,
+    azure_without_the_organization_listing_goes_project_by_project,
 );
 
 async fn each_provider_s_refresh_with_unchanged_etags_writes_nothing(backend: Backend) {
@@ -377,5 +378,55 @@ async fn a_refresh_of_a_large_connection_checks_every_repository_once(backend: B
             .await
             .iter()
             .all(|r| r.head_commit_sha.is_some())
+    );
+}
+
+async fn azure_without_the_organization_listing_goes_project_by_project(backend: Backend) {
+    let (app, fake, session) = setup(backend).await;
+    // 102 projects of 50: two pages of the project list, joined by a continuation token.
+    let repos = 5_100;
+    fake.set_repos(Provider::Azure, "projectwise", repos);
+    let conn = connect(
+        &app,
+        &session,
+        Kind::Azure,
+        "projectwise",
+        "token-of-the-fake-0004",
+    )
+    .await;
+    fake.inject_fault(Fault {
+        path_contains: "/projectwise/_apis/git/repositories?".into(),
+        status: 404,
+        count: 1,
+        retry_after: None,
+    });
+    fake.reset_stats();
+    let report = discover(&app, &conn).await;
+    assert_eq!(
+        (report.outcome, report.counters.added),
+        (DiscoveryOutcome::Succeeded, repos as i64),
+        "{report:?}"
+    );
+    let by_endpoint = fake.stats().by_endpoint;
+    assert_eq!(
+        by_endpoint.get("azure.projects").copied(),
+        Some(2),
+        "{by_endpoint:?}"
+    );
+    assert_eq!(
+        by_endpoint.get("azure.repositories").copied(),
+        Some(1 + 102),
+        "{by_endpoint:?}"
+    );
+    let listed = rows(&app, &conn).await;
+    assert_eq!(listed.len(), repos);
+    let projects: std::collections::HashSet<&str> = listed
+        .iter()
+        .filter_map(|r| r.full_name.split_once('/').map(|(p, _)| p))
+        .collect();
+    assert_eq!(
+        projects.len(),
+        102,
+        "each repository keeps its project in its full name"
     );
 }
