@@ -252,6 +252,65 @@ async fn a_rate_limit_mid_listing_marks_nothing_gone_and_reschedules(backend: Ba
     assert_eq!(run.issues[0]["code"], "RATE_LIMITED");
 }
 
+async fn a_rate_limited_run_completes_once_the_limit_has_passed(backend: Backend) {
+    let gitlab = MockServer::start().await;
+    serve_projects(&gitlab, &projects(250)).await;
+    let uri = gitlab.uri();
+    let app = spawn_api_only(backend, move |raw| {
+        raw.gitlab_url = uri;
+        // Waits over a second end the run, so a 2 s Retry-After reschedules it.
+        raw.max_rate_limit_wait_secs = 1;
+    })
+    .await;
+    let owner = app.owner().await;
+    let created = app
+        .graphql(
+            Some(&owner.token),
+            CREATE_GITLAB,
+            json!({"input": {"groupPath": "ghost/mygroup", "token": GITLAB_TOKEN}}),
+        )
+        .await;
+    let id = created["data"]["createGitLabConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conn = fixtures::connection_row(&app.state.db, &id).await;
+    Mock::given(method("GET"))
+        .and(path(PROJECTS))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&gitlab)
+        .await;
+    let limited = discover(&app, &conn).await;
+    assert_eq!(limited.outcome, DiscoveryOutcome::Partial);
+    let wait = limited.next_at - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::zero() && wait <= chrono::Duration::seconds(3),
+        "{wait}"
+    );
+    let row = fixtures::connection_row(&app.state.db, &id).await;
+    assert_eq!(
+        row.next_discovery_at,
+        Some(limited.next_at),
+        "due again at the reset"
+    );
+
+    tokio::time::sleep(wait.to_std().unwrap()).await;
+    let later = discover(&app, &conn).await;
+    assert_eq!(
+        (
+            later.outcome,
+            later.counters.added + later.counters.unchanged
+        ),
+        (DiscoveryOutcome::Succeeded, 250),
+        "{later:?}"
+    );
+    let row = fixtures::connection_row(&app.state.db, &id).await;
+    assert_eq!(row.status, ConnectionStatus::Active);
+}
+
 async fn a_revoked_token_sets_unauthorized_and_keeps_repositories(backend: Backend) {
     let (app, gitlab, conn) = connected(backend, 5).await;
     discover(&app, &conn).await;
@@ -459,6 +518,7 @@ on_both_backends!(
     a_rename_upstream_renames_the_same_row,
     a_repository_removed_upstream_is_gone_after_a_complete_run,
     a_rate_limit_mid_listing_marks_nothing_gone_and_reschedules,
+    a_rate_limited_run_completes_once_the_limit_has_passed,
     a_revoked_token_sets_unauthorized_and_keeps_repositories,
     a_burst_of_server_errors_is_retried,
     only_one_discovery_of_a_connection_runs_at_a_time,
