@@ -170,7 +170,11 @@ impl Queues {
                 let config = apalis_sqlite::Config::default()
                     .queue(queue_name(namespace, *p))
                     .batch_size(batch)
-                    .heartbeat_interval(Duration::from_secs(10));
+                    // An idle SQLite worker sometimes misses the poll interval's wake-ups and
+                    // fetches again only at its next heartbeat (measured: a whole queue's jobs
+                    // starting ~10 s late), so beat often; ten missed beats still mean dead.
+                    .heartbeat_interval(Duration::from_secs(2))
+                    .missed_heartbeats(10);
                 (*p, SqliteStorage::new(pool).with_config(config))
             })
             .collect();
