@@ -164,6 +164,7 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
         .stderr(Stdio::inherit());
     let database_url;
     let mut pg_database = None;
+    let mut redis_namespace = None;
     if backend == "postgres" {
         let name = format!("tether_bench_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(format!("{}/postgres", args.postgres)).await?;
@@ -183,10 +184,11 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
         if !status.success() {
             return Err("tether migrate failed".into());
         }
-        command.env("TETHER_REDIS_URL", &args.redis).env(
-            "TETHER_QUEUE_NAMESPACE",
-            format!("bench{}", uuid::Uuid::new_v4().simple()),
-        );
+        let namespace = format!("bench{}", uuid::Uuid::new_v4().simple());
+        command
+            .env("TETHER_REDIS_URL", &args.redis)
+            .env("TETHER_QUEUE_NAMESPACE", &namespace);
+        redis_namespace = Some(namespace);
     } else {
         database_url = format!("sqlite://{}", dir.join("tether.db").display());
     }
@@ -211,6 +213,9 @@ async fn run_backend(args: &Args, backend: &str, fake: &FakeCodeHost) -> Result<
         for line in &lines[lines.len().saturating_sub(15)..] {
             eprintln!("  {line}");
         }
+    }
+    if let Some(namespace) = redis_namespace {
+        tests::redis_cleanup::forget_namespace(&args.redis, &namespace).await;
     }
     if let Some(name) = pg_database {
         let admin = Database::connect(format!("{}/postgres", args.postgres)).await?;
