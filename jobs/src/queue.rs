@@ -17,27 +17,32 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Removes a connection's waiting jobs (active list and scheduled set) with their data and
-/// metadata, atomically; queues stay short (bounded scheduler batches), so a scan is cheap.
+/// Removes a connection's waiting jobs (active lists and scheduled sets of every queue) with
+/// their data and metadata, atomically; queues stay short (bounded scheduler batches), so a scan
+/// is cheap.
 static CANCEL_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
+-- KEYS: per queue, its active list, scheduled set, data hash and metadata prefix.
 local removed = 0
-local function drop_if_ours(id)
-  local data = redis.call('hget', KEYS[3], id)
-  if data and string.find(data, ARGV[1], 1, true) then
-    redis.call('hdel', KEYS[3], id)
-    redis.call('del', KEYS[4] .. ':' .. id)
-    removed = removed + 1
-    return true
+for q = 0, #KEYS / 4 - 1 do
+  local active, scheduled, data, meta = KEYS[q * 4 + 1], KEYS[q * 4 + 2], KEYS[q * 4 + 3], KEYS[q * 4 + 4]
+  local function drop_if_ours(id)
+    local payload = redis.call('hget', data, id)
+    if payload and string.find(payload, ARGV[1], 1, true) then
+      redis.call('hdel', data, id)
+      redis.call('del', meta .. ':' .. id)
+      removed = removed + 1
+      return true
+    end
+    return false
   end
-  return false
-end
-for _, id in ipairs(redis.call('lrange', KEYS[1], 0, -1)) do
-  if drop_if_ours(id) then redis.call('lrem', KEYS[1], 0, id) end
-end
-for _, id in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do
-  if drop_if_ours(id) then redis.call('zrem', KEYS[2], id) end
+  for _, id in ipairs(redis.call('lrange', active, 0, -1)) do
+    if drop_if_ours(id) then redis.call('lrem', active, 0, id) end
+  end
+  for _, id in ipairs(redis.call('zrange', scheduled, 0, -1)) do
+    if drop_if_ours(id) then redis.call('zrem', scheduled, id) end
+  end
 end
 return removed
 ",
@@ -234,46 +239,46 @@ impl Queues {
     /// connection gone and does nothing. Returns how many were removed.
     pub async fn cancel(&self, connection_id: Uuid) -> Result<u64, QueueError> {
         let needle = connection_id.to_string();
+        let names = QUEUES.iter().map(|key| queue_name(&self.namespace, *key));
         match &self.storages {
             Storages::Sqlite(all) => {
-                let Some((_, first)) = all.first() else {
+                let Some((_, storage)) = all.first() else {
                     return Ok(0);
                 };
-                let mut removed = 0;
-                for (key, _) in all {
-                    // Payloads are JSON ({"type": …, "connection_id": "…"}) stored as bytes.
-                    let done = sea_orm::sqlx::query(
-                        "DELETE FROM Jobs WHERE job_type = ?1 AND status = 'Pending' \
-                         AND instr(CAST(job AS TEXT), ?2) > 0",
-                    )
-                    .bind(queue_name(&self.namespace, *key))
-                    .bind(&needle)
-                    .execute(first.pool())
-                    .await
-                    .map_err(queue_error)?;
-                    removed += done.rows_affected();
-                }
-                Ok(removed)
+                // Payloads are JSON ({"type": …, "connection_id": "…"}) stored as bytes.
+                let queues = serde_json::Value::from(names.collect::<Vec<_>>()).to_string();
+                let done = sea_orm::sqlx::query(
+                    "DELETE FROM Jobs WHERE status = 'Pending' AND instr(CAST(job AS TEXT), ?1) > 0 \
+                     AND job_type IN (SELECT value FROM json_each(?2))",
+                )
+                .bind(&needle)
+                .bind(queues)
+                .execute(storage.pool())
+                .await
+                .map_err(queue_error)?;
+                Ok(done.rows_affected())
             }
             Storages::Redis(all) => {
-                let mut removed = 0;
-                for (key, storage) in all {
-                    // Key names follow the queue's name, as the storage's own config does.
-                    let config =
-                        apalis_redis::Config::default().queue(queue_name(&self.namespace, *key));
-                    let mut conn = storage.clone().get_connection().clone();
-                    let count: u64 = CANCEL_SCRIPT
+                let Some((_, storage)) = all.first() else {
+                    return Ok(0);
+                };
+                // Every queue's keys in one call: key names follow the queue's name, as the
+                // storage's own config does.
+                let mut script = CANCEL_SCRIPT.prepare_invoke();
+                for name in names {
+                    let config = apalis_redis::Config::default().queue(name);
+                    script
                         .key(config.active_jobs_list())
                         .key(config.scheduled_jobs_set())
                         .key(config.job_data_hash())
-                        .key(config.job_meta_hash())
-                        .arg(&needle)
-                        .invoke_async(&mut conn)
-                        .await
-                        .map_err(queue_error)?;
-                    removed += count;
+                        .key(config.job_meta_hash());
                 }
-                Ok(removed)
+                let mut conn = storage.clone().get_connection().clone();
+                script
+                    .arg(&needle)
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(queue_error)
             }
         }
     }

@@ -20,51 +20,38 @@ enum Repositories {
 const OLD: &str = "ux_repositories_organization_host_external";
 const NEW: &str = "ux_repositories_external_host_organization";
 
+/// Creates the unique index `create` on `columns`, then drops `drop`.
+async fn swap(
+    manager: &SchemaManager<'_>,
+    create: &str,
+    columns: [Repositories; 3],
+    drop: &str,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index.name(create).table(Repositories::Table).unique();
+    for column in columns {
+        index.col(column);
+    }
+    manager.create_index(index.to_owned()).await?;
+    manager
+        .drop_index(
+            Index::drop()
+                .name(drop)
+                .table(Repositories::Table)
+                .to_owned(),
+        )
+        .await
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(NEW)
-                    .table(Repositories::Table)
-                    .col(Repositories::ExternalId)
-                    .col(Repositories::Host)
-                    .col(Repositories::OrganizationId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(OLD)
-                    .table(Repositories::Table)
-                    .to_owned(),
-            )
-            .await
+        use Repositories::*;
+        swap(manager, NEW, [ExternalId, Host, OrganizationId], OLD).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(OLD)
-                    .table(Repositories::Table)
-                    .col(Repositories::OrganizationId)
-                    .col(Repositories::Host)
-                    .col(Repositories::ExternalId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NEW)
-                    .table(Repositories::Table)
-                    .to_owned(),
-            )
-            .await
+        use Repositories::*;
+        swap(manager, OLD, [OrganizationId, Host, ExternalId], NEW).await
     }
 }

@@ -65,7 +65,7 @@ impl Discovery {
         let provider = self.providers.for_scope(&scope);
         let (scope_ref, credential_ref, fetcher_ref) = (&scope, credential.as_ref(), &fetcher);
         let mut after: Option<Uuid> = None;
-        'chunks: loop {
+        loop {
             self.activity.quiet(GIVE_WAY_AT_MOST).await;
             let mut query = repository::Entity::find()
                 .select_only()
@@ -128,7 +128,7 @@ impl Discovery {
             report.changed += changes.len() as u64;
             self.write_heads(changes).await?;
             if report.stopped.is_some() || !full {
-                break 'chunks;
+                break;
             }
         }
         report.api_requests = fetcher.stats().requests();

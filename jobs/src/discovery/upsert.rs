@@ -159,24 +159,21 @@ pub async fn upsert_page(
     }
     counters.added += fresh.len() as i64;
     counters.updated += changed.len() as i64;
-    let insert = (!fresh.is_empty()).then(|| repository::Entity::insert_many(fresh));
-    match (changed.is_empty(), insert) {
-        (true, None) => {}
+    if changed.is_empty() {
         // One statement is atomic on its own: no transaction's extra round trips.
-        (true, Some(insert)) => {
-            insert.exec(db).await?;
+        if !fresh.is_empty() {
+            repository::Entity::insert_many(fresh).exec(db).await?;
         }
-        (false, insert) => {
-            let txn = db.begin().await?;
-            for active in changed {
-                active.update(&txn).await?;
-            }
-            if let Some(insert) = insert {
-                insert.exec(&txn).await?;
-            }
-            txn.commit().await?;
-        }
+        return Ok(());
     }
+    let txn = db.begin().await?;
+    for active in changed {
+        active.update(&txn).await?;
+    }
+    if !fresh.is_empty() {
+        repository::Entity::insert_many(fresh).exec(&txn).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 

@@ -55,19 +55,27 @@ pub(super) struct OrganizationLister<'a> {
     pub fetcher: &'a Fetcher,
 }
 
-fn to_remote(project: &Project, r: Repository) -> RemoteRepository {
+/// `listed_in`, when known, supplies the visibility the repository's own project reference lacks.
+fn to_remote(r: Repository, listed_in: Option<&Project>) -> RemoteRepository {
+    let public = r
+        .project
+        .visibility
+        .as_deref()
+        .or_else(|| listed_in.and_then(|p| p.visibility.as_deref()))
+        == Some("public");
     RemoteRepository {
         external_id: r.id,
-        full_name: format!("{}/{}", project.name, r.name),
+        full_name: format!("{}/{}", r.project.name, r.name),
         name: r.name,
         web_url: r.web_url,
         clone_url: r.remote_url.map(|u| strip_user(&u)),
         default_branch: r
             .default_branch
             .map(|b| b.trim_start_matches("refs/heads/").to_owned()),
-        visibility: match project.visibility.as_deref() {
-            Some("public") => Visibility::Public,
-            _ => Visibility::Private,
+        visibility: if public {
+            Visibility::Public
+        } else {
+            Visibility::Private
         },
         archived: r.is_disabled,
         fork: r.is_fork,
@@ -167,7 +175,7 @@ impl OrganizationLister<'_> {
 }
 
 /// Hands `repositories` to the writer in pages, so it batches them like every other provider's;
-/// `project`, when known, stands in for each repository's own project reference.
+/// `project` is the project they were listed in, when known.
 async fn deliver_all(
     pages: &PageSink,
     repositories: Vec<Repository>,
@@ -178,18 +186,7 @@ async fn deliver_all(
         let page: Vec<RemoteRepository> = repositories
             .by_ref()
             .take(PAGE)
-            .map(|r| {
-                let own = Project {
-                    id: r.project.id.clone(),
-                    name: r.project.name.clone(),
-                    visibility: r
-                        .project
-                        .visibility
-                        .clone()
-                        .or_else(|| project.and_then(|p| p.visibility.clone())),
-                };
-                to_remote(&own, r)
-            })
+            .map(|r| to_remote(r, project))
             .collect();
         deliver(pages, page).await?;
     }

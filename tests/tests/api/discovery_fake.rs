@@ -4,15 +4,12 @@
 //! connection UNAUTHORIZED and keeps its repositories.
 
 use crate::connections_github::link_github;
-use crate::fixtures;
+use crate::fixtures::{self, discover, rows};
 use crate::helpers::{Backend, TestApp, spawn_api_only};
 use crate::on_both_backends;
 use crate::providers::github_app_key;
-use entities::{
-    ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, RepositoryState, connection, repository,
-};
-use jobs::discovery::{Outcome, RunReport};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entities::{ConnectionStatus, DiscoveryOutcome, RepositoryState, connection, repository};
+use sea_orm::EntityTrait;
 use serde_json::json;
 use tests::fake::{FakeCodeHost, FakeConfig, Fault, Provider, Target};
 
@@ -107,27 +104,6 @@ async fn connect(
         .as_str()
         .unwrap_or_else(|| panic!("{kind:?}: {body}"));
     fixtures::connection_row(&app.state.db, id).await
-}
-
-async fn discover(app: &TestApp, conn: &connection::Model) -> RunReport {
-    match app
-        .state
-        .discovery
-        .run(conn.id, DiscoveryTrigger::Manual)
-        .await
-        .unwrap()
-    {
-        Outcome::Finished(report) => report,
-        other => panic!("discovery did not run: {other:?}"),
-    }
-}
-
-async fn rows(app: &TestApp, conn: &connection::Model) -> Vec<repository::Model> {
-    repository::Entity::find()
-        .filter(repository::Column::ConnectionId.eq(conn.id))
-        .all(&app.state.db)
-        .await
-        .unwrap()
 }
 
 async fn each_provider_discovers_renames_removes_retries_and_reschedules(backend: Backend) {

@@ -2,7 +2,7 @@
 //! revoked tokens, outages, and one discovery per connection at a time.
 
 use crate::connections_gitlab::CREATE_GITLAB;
-use crate::fixtures;
+use crate::fixtures::{self, discover};
 use crate::helpers::{Backend, TestApp, spawn_api_only, spawn_app_with};
 use crate::on_both_backends;
 use crate::providers::*;
@@ -67,10 +67,23 @@ async fn connected(
     backend: Backend,
     count: u64,
 ) -> (TestApp, MockServer, entities::connection::Model) {
+    connected_with(backend, count, |_| {}).await
+}
+
+/// A GitLab group of `count` projects, connected on an app whose settings `customize` adjusts.
+async fn connected_with(
+    backend: Backend,
+    count: u64,
+    customize: impl FnOnce(&mut api::config::RawSettings),
+) -> (TestApp, MockServer, entities::connection::Model) {
     let gitlab = MockServer::start().await;
     serve_projects(&gitlab, &projects(count)).await;
     let uri = gitlab.uri();
-    let app = spawn_api_only(backend, move |raw| raw.gitlab_url = uri).await;
+    let app = spawn_api_only(backend, move |raw| {
+        raw.gitlab_url = uri;
+        customize(raw);
+    })
+    .await;
     let owner = app.owner().await;
     let created = app
         .graphql(
@@ -85,19 +98,6 @@ async fn connected(
         .to_owned();
     let conn = fixtures::connection_row(&app.state.db, &id).await;
     (app, gitlab, conn)
-}
-
-async fn discover(app: &TestApp, conn: &entities::connection::Model) -> jobs::discovery::RunReport {
-    match app
-        .state
-        .discovery
-        .run(conn.id, DiscoveryTrigger::Manual)
-        .await
-        .unwrap()
-    {
-        Outcome::Finished(report) => report,
-        other => panic!("discovery did not run: {other:?}"),
-    }
 }
 
 async fn repositories(app: &TestApp, conn: &entities::connection::Model) -> Vec<repository::Model> {
@@ -253,28 +253,9 @@ async fn a_rate_limit_mid_listing_marks_nothing_gone_and_reschedules(backend: Ba
 }
 
 async fn a_rate_limited_run_completes_once_the_limit_has_passed(backend: Backend) {
-    let gitlab = MockServer::start().await;
-    serve_projects(&gitlab, &projects(250)).await;
-    let uri = gitlab.uri();
-    let app = spawn_api_only(backend, move |raw| {
-        raw.gitlab_url = uri;
-        // Waits over a second end the run, so a 2 s Retry-After reschedules it.
-        raw.max_rate_limit_wait_secs = 1;
-    })
-    .await;
-    let owner = app.owner().await;
-    let created = app
-        .graphql(
-            Some(&owner.token),
-            CREATE_GITLAB,
-            json!({"input": {"groupPath": "ghost/mygroup", "token": GITLAB_TOKEN}}),
-        )
-        .await;
-    let id = created["data"]["createGitLabConnection"]["connection"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let conn = fixtures::connection_row(&app.state.db, &id).await;
+    // Waits over a second end the run, so a 2 s Retry-After reschedules it.
+    let (app, gitlab, conn) =
+        connected_with(backend, 250, |raw| raw.max_rate_limit_wait_secs = 1).await;
     Mock::given(method("GET"))
         .and(path(PROJECTS))
         .and(query_param("page", "2"))
@@ -290,7 +271,11 @@ async fn a_rate_limited_run_completes_once_the_limit_has_passed(backend: Backend
         wait > chrono::Duration::zero() && wait <= chrono::Duration::seconds(3),
         "{wait}"
     );
-    let row = fixtures::connection_row(&app.state.db, &id).await;
+    let row = entities::connection::Entity::find_by_id(conn.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         row.next_discovery_at,
         Some(limited.next_at),
@@ -307,7 +292,11 @@ async fn a_rate_limited_run_completes_once_the_limit_has_passed(backend: Backend
         (DiscoveryOutcome::Succeeded, 250),
         "{later:?}"
     );
-    let row = fixtures::connection_row(&app.state.db, &id).await;
+    let row = entities::connection::Entity::find_by_id(conn.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.status, ConnectionStatus::Active);
 }
 

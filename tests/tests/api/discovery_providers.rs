@@ -2,37 +2,21 @@
 //! faked provider APIs shaped like their documentation.
 
 use crate::connections_github::link_github;
-use crate::fixtures;
+use crate::fixtures::{self, rows};
 use crate::helpers::{Backend, TestApp, spawn_api_only};
 use crate::on_both_backends;
 use crate::providers::*;
-use entities::{ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, Visibility, repository};
-use jobs::discovery::{Outcome, RunReport};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entities::{ConnectionStatus, DiscoveryOutcome, Visibility};
+use jobs::discovery::RunReport;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn run(app: &TestApp, global_id: &str) -> (entities::connection::Model, RunReport) {
     let conn = fixtures::connection_row(&app.state.db, global_id).await;
-    match app
-        .state
-        .discovery
-        .run(conn.id, DiscoveryTrigger::Manual)
-        .await
-        .unwrap()
-    {
-        Outcome::Finished(report) => (conn, report),
-        other => panic!("discovery did not run: {other:?}"),
-    }
-}
-
-async fn rows(app: &TestApp, conn: &entities::connection::Model) -> Vec<repository::Model> {
-    repository::Entity::find()
-        .filter(repository::Column::ConnectionId.eq(conn.id))
-        .all(&app.state.db)
-        .await
-        .unwrap()
+    let report = fixtures::discover(app, &conn).await;
+    (conn, report)
 }
 
 fn github_repo(id: u64) -> Value {

@@ -80,3 +80,33 @@ pub async fn connection_row(db: &DatabaseConnection, global_id: &str) -> connect
         .unwrap()
         .unwrap()
 }
+
+/// Runs one discovery of `conn` now, as a manual sync would, and returns its report.
+pub async fn discover(
+    app: &crate::helpers::TestApp,
+    conn: &connection::Model,
+) -> jobs::discovery::RunReport {
+    match app
+        .state
+        .discovery
+        .run(conn.id, entities::DiscoveryTrigger::Manual)
+        .await
+        .unwrap()
+    {
+        jobs::discovery::Outcome::Finished(report) => report,
+        other => panic!("discovery did not run: {other:?}"),
+    }
+}
+
+/// The repositories `conn` holds.
+pub async fn rows(
+    app: &crate::helpers::TestApp,
+    conn: &connection::Model,
+) -> Vec<repository::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    repository::Entity::find()
+        .filter(repository::Column::ConnectionId.eq(conn.id))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}

@@ -76,47 +76,42 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-        if let Some(url) = self.settings.redis_url.clone() {
-            // Every key this test made (queues, worker sets, rate-limit budgets) starts with its
-            // namespace.
-            let namespace = self.settings.jobs.namespace.clone();
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(tests::redis_cleanup::forget_namespace(
-                    url.as_str(),
-                    &namespace,
-                ));
-            })
-            .join();
+        // Every Redis key this test made (queues, worker sets, rate-limit budgets) starts with
+        // its namespace.
+        let redis = self
+            .settings
+            .redis_url
+            .clone()
+            .map(|url| (url, self.settings.jobs.namespace.clone()));
+        let database = self.pg_database.take();
+        if redis.is_none() && database.is_none() {
+            return;
         }
-        if let Some(name) = self.pg_database.take() {
-            // Dropping needs async I/O; do it on a thread of its own so Drop stays synchronous.
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async {
-                    if let Ok(admin) =
+        // Cleaning up needs async I/O; do it on a thread of its own so Drop stays synchronous.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Some((url, namespace)) = redis {
+                    tests::redis_cleanup::forget_namespace(url.as_str(), &namespace).await;
+                }
+                if let Some(name) = database
+                    && let Ok(admin) =
                         Database::connect(format!("{}/postgres", postgres_admin_url())).await
-                    {
-                        let _ = admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
+                {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                }
+            });
+        })
+        .join();
     }
 }
 
