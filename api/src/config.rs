@@ -163,7 +163,7 @@ fn github_app(
                 private_key,
             };
             jobs::providers::GitHubApp::new(&credentials)
-                .map_err(|e| bad("TETHER_GITHUB_APP_PRIVATE_KEY", e))?;
+                .map_err(|e| bad("TETHER_GITHUB_APP_PRIVATE_KEY", e.to_string()))?;
             Ok(Some(credentials))
         }
     }

@@ -11,9 +11,9 @@ use crate::state::AppState;
 use crate::{db, keys};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
-use jobs::budget::{LocalBudget, RateBudget, RedisBudget};
 use jobs::discovery::{Discovery, SchedulePolicy};
-use jobs::fetch::FetchPolicy;
+use jobs::http::{FetchPolicy, LocalBudget, RateBudget, RedisBudget};
+use jobs::providers::{GitHubApp, InvalidAppKey};
 use jobs::queue::Queues;
 use jobs::scheduler::Scheduler;
 use jobs::{HttpClients, Providers};
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
-/// Why the application could not start.
+/// Why the application could not start, naming the part that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// Database connection or migration failed.
@@ -31,15 +31,26 @@ pub enum StartupError {
     /// Keys could not be loaded.
     #[error("encryption keys: {0}")]
     Keys(#[from] keys::KeyError),
-    /// The listener could not bind, or the HTTP client could not be built.
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    /// The outbound HTTP client could not be built.
-    #[error("http client: {0}")]
-    Http(#[from] jobs::net::ClientError),
+    /// The GitHub App's private key does not parse.
+    #[error("GitHub App: {0}")]
+    GitHubAppKey(#[from] InvalidAppKey),
+    /// The outbound HTTP clients could not be built (TLS backend initialisation).
+    #[error("outbound HTTP client: {0}")]
+    HttpClient(#[from] jobs::http::ClientError),
     /// The job queues could not be opened.
     #[error(transparent)]
     Queue(#[from] jobs::queue::QueueError),
+    /// The rate-limit budgets could not reach Redis.
+    #[error("rate-limit budgets in Redis: {0}")]
+    RateBudget(#[source] redis::RedisError),
+    /// The API's listener could not bind (or report its address).
+    #[error("listener on {address}: {source}")]
+    Listener {
+        /// The address it tried.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Opens the database (migrating in embedded mode), loads the keys and builds shared state.
@@ -52,12 +63,9 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
     let clients = HttpClients::new(settings.network)?;
     let keyring = Arc::new(keyring);
     let github_app = match &settings.github_app {
-        Some(credentials) => Some(Arc::new(
-            jobs::providers::GitHubApp::new(credentials).map_err(std::io::Error::other)?,
-        )),
+        Some(credentials) => Some(Arc::new(GitHubApp::new(credentials)?)),
         None => None,
     };
-    let providers = Providers::new(clients, settings.endpoints.clone(), github_app);
     let queues = match &settings.redis_url {
         Some(url) => {
             Queues::redis(
@@ -77,16 +85,15 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
                 &format!("{}-ratelimit", settings.jobs.namespace),
             )
             .await
-            .map_err(std::io::Error::other)?,
+            .map_err(StartupError::RateBudget)?,
         ),
         None => Arc::new(LocalBudget::default()),
     };
+    let providers = Providers::new(clients, settings.endpoints.clone(), github_app, budget);
     let discovery = Discovery {
         db: db.clone(),
         keyring: keyring.clone(),
         providers: providers.clone(),
-        endpoints: settings.endpoints.clone(),
-        budget,
         fetch: FetchPolicy {
             max_wait: settings.jobs.max_rate_limit_wait,
             ..FetchPolicy::default()
@@ -152,8 +159,10 @@ impl Application {
     /// Binds the HTTP server over prepared state.
     pub fn with_state(settings: Settings, state: AppState) -> Result<Self, StartupError> {
         tokio::task::spawn_blocking(password::warm_up);
-        let listener = TcpListener::bind(settings.listen)?;
-        let port = listener.local_addr()?.port();
+        let address = settings.listen;
+        let listener_error = |source| StartupError::Listener { address, source };
+        let listener = TcpListener::bind(address).map_err(listener_error)?;
+        let port = listener.local_addr().map_err(listener_error)?.port();
         let endpoint = web::Data::new(Endpoint {
             schema: graphql::build(state.clone(), &settings.graphql),
             limits: settings.graphql,
@@ -173,7 +182,8 @@ impl Application {
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
         })
-        .listen(listener)?
+        .listen(listener)
+        .map_err(listener_error)?
         .run();
         tracing::info!(port, "Tether API listening; GraphQL at /graphql");
         Ok(Self {

@@ -1,23 +1,19 @@
-//! Everything that talks to source-code providers: parsed scope and credential types, the SSRF
-//! guard, and one client module per provider behind the [`providers::ProviderClient`] trait.
+//! Everything that talks to source-code providers and everything that runs in the background:
+//! the scope and credential types, one folder per provider behind
+//! [`providers::ProviderClient`], the one HTTP stack they all use (retries, rate-limit budgets,
+//! body caps, the SSRF guard), the discovery and metadata-refresh jobs, their queues and the
+//! scheduler.
 
-pub mod budget;
+pub mod check;
 pub mod discovery;
-pub mod error;
-pub mod fetch;
-pub mod listing;
-pub mod net;
+pub mod http;
 pub mod providers;
 pub mod queue;
-pub mod ratelimit;
 pub mod refresh;
 pub mod scheduler;
 pub mod scope;
 
-pub use error::CheckError;
-pub use net::{HttpClients, NetworkPolicy};
-pub use providers::{Endpoints, ProviderClient, Providers, ValidatedScope};
-pub use scope::{
-    AccessToken, AccountEmail, GroupPath, InstallationId, InstanceUrl, InvalidInput,
-    OrganizationUrl, Scope, ScopeIdentity, WorkspaceId,
-};
+pub use check::CheckError;
+pub use http::{HttpClients, NetworkPolicy};
+pub use providers::{Credential, Endpoints, ProviderClient, Providers, ValidatedScope};
+pub use scope::{AccessToken, AccountEmail, InvalidInput, Scope, ScopeIdentity};

@@ -10,10 +10,11 @@ use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entities::{Provider, SealContext, linked_account};
 use jobs::providers::Credential;
-use jobs::{
-    AccessToken, AccountEmail, GroupPath, InstallationId, InstanceUrl, OrganizationUrl, Scope,
-    WorkspaceId,
-};
+use jobs::providers::azure::OrganizationUrl;
+use jobs::providers::bitbucket::WorkspaceId;
+use jobs::providers::github::InstallationId;
+use jobs::providers::gitlab::{GitlabGroup, GroupPath, InstanceUrl};
+use jobs::{AccessToken, AccountEmail, Scope};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Input of `createGitLabConnection`.
@@ -189,7 +190,7 @@ impl ConnectionMutations {
                 }
             };
             Ok(NewConnection {
-                scope: Scope::GitlabGroup { instance, group },
+                scope: Scope::Gitlab(GitlabGroup { instance, group }),
                 credential: Credential { token, email: None },
                 store_credential: true,
                 name,
@@ -219,7 +220,7 @@ impl ConnectionMutations {
                 AccessToken::parse(&input.token),
             )?;
             Ok(NewConnection {
-                scope: Scope::BitbucketWorkspace(workspace),
+                scope: Scope::Bitbucket(workspace),
                 credential: Credential { token, email },
                 store_credential: true,
                 name,
@@ -243,7 +244,7 @@ impl ConnectionMutations {
                 AccessToken::parse(&input.token),
             )?;
             Ok(NewConnection {
-                scope: Scope::AzureOrganization(org),
+                scope: Scope::AzureDevops(org),
                 credential: Credential { token, email: None },
                 store_credential: true,
                 name,
@@ -297,7 +298,7 @@ impl ConnectionMutations {
             )));
         };
         let new = NewConnection {
-            scope: Scope::GithubInstallation(installation),
+            scope: Scope::Github(installation),
             credential: Credential {
                 token: AccessToken::from_secret(token),
                 email: None,

@@ -49,27 +49,6 @@ pub struct NewConnection {
     pub name: Option<String>,
 }
 
-fn provider_of(scope: &Scope) -> Provider {
-    match scope {
-        Scope::GitlabGroup { .. } => Provider::Gitlab,
-        Scope::BitbucketWorkspace(_) => Provider::Bitbucket,
-        Scope::AzureOrganization(_) => Provider::AzureDevops,
-        Scope::GithubInstallation(_) => Provider::Github,
-    }
-}
-
-/// The input fields a scope's errors are reported on: (scope field, URL field).
-fn fields_of(scope: &Scope) -> (&'static str, Option<&'static str>) {
-    match scope {
-        Scope::GitlabGroup { instance, .. } => {
-            ("groupPath", instance.as_ref().map(|_| "instanceUrl"))
-        }
-        Scope::BitbucketWorkspace(_) => ("workspaceId", None),
-        Scope::AzureOrganization(_) => ("organizationUrl", Some("organizationUrl")),
-        Scope::GithubInstallation(_) => ("installationId", None),
-    }
-}
-
 /// Checks a connection name chosen by the user.
 pub fn parse_name(raw: Option<&str>) -> Result<Option<String>, UserError> {
     match raw.map(str::trim).filter(|n| !n.is_empty()) {
@@ -92,12 +71,11 @@ async fn check(
     scope: &Scope,
     credential: &Credential,
 ) -> Result<jobs::ValidatedScope, UserError> {
-    let (scope_field, url_field) = fields_of(scope);
-    let provider = state.providers.for_scope(scope);
-    match tokio::time::timeout(CHECK_DEADLINE, provider.validate(scope, credential)).await {
-        Ok(result) => result.map_err(|e| from_check(e, scope_field, url_field)),
+    let fields = scope.fields();
+    match tokio::time::timeout(CHECK_DEADLINE, state.providers.check(scope, credential)).await {
+        Ok(result) => result.map_err(|e| from_check(e, fields.scope, fields.url)),
         Err(_) => Err(UserError::new(
-            url_field,
+            fields.url,
             UserErrorCode::Unreachable,
             format!(
                 "the provider did not answer within {} s",
@@ -137,7 +115,7 @@ pub async fn create(
     let mut row = connection::ActiveModel {
         id: Set(id),
         organization_id: Set(viewer.organization_id),
-        provider: Set(provider_of(&new.scope)),
+        provider: Set(new.scope.provider()),
         name: Set(new.name.unwrap_or(validated.display_name)),
         status: Set(ConnectionStatus::Pending),
         status_message: Set(Some(
@@ -161,15 +139,12 @@ pub async fn create(
         lease_owner: Set(None),
         lease_until: Set(None),
     };
-    match &new.scope {
-        Scope::GitlabGroup { instance, group } => {
-            row.group_path = Set(Some(group.as_str().to_owned()));
-            row.instance_url = Set(instance.as_ref().map(|i| i.as_str().to_owned()));
-        }
-        Scope::BitbucketWorkspace(ws) => row.workspace_id = Set(Some(ws.as_str().to_owned())),
-        Scope::AzureOrganization(org) => row.organization_url = Set(Some(org.as_str().to_owned())),
-        Scope::GithubInstallation(inst) => row.installation_id = Set(Some(inst.get())),
-    }
+    let columns = new.scope.to_columns();
+    row.group_path = Set(columns.group_path);
+    row.instance_url = Set(columns.instance_url);
+    row.workspace_id = Set(columns.workspace_id);
+    row.organization_url = Set(columns.organization_url);
+    row.installation_id = Set(columns.installation_id);
     if new.store_credential {
         let sealed = state
             .keyring
@@ -240,7 +215,7 @@ pub async fn find(
 
 /// Rebuilds the scope of a stored connection.
 fn scope_of(row: &connection::Model) -> Result<Scope, ApiError> {
-    jobs::discovery::stored_scope(row).map_err(ApiError::Internal)
+    Scope::from_row(row).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// What `updateConnectionCredential` does with the Bitbucket account email.

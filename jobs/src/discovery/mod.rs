@@ -3,58 +3,46 @@
 //! the run, the connection's status and its next discovery.
 
 mod activity;
-mod refresh_run;
+mod lease;
+mod outcome;
 mod schedule;
 mod upsert;
 
 pub use activity::Activity;
-pub use refresh_run::RefreshReport;
+pub use outcome::{Issue, IssueCode, Verdict, verdict};
 pub use schedule::SchedulePolicy;
 pub use upsert::Counters;
 
-use crate::budget::{RateBudget, budget_key};
-use crate::fetch::{FetchError, FetchPolicy, Fetcher};
-use crate::listing::RemoteRepository;
-use crate::providers::{Credential, Providers};
-use crate::{AccessToken, AccountEmail, Endpoints, GroupPath, InstallationId, InstanceUrl};
-use crate::{OrganizationUrl, Scope, WorkspaceId};
+use crate::http::{FetchError, FetchPolicy, Fetcher};
+use crate::providers::{Credential, Providers, RemoteRepository};
+use crate::scope::{AccessToken, AccountEmail, Scope, UnreadableScope};
 use chrono::{DateTime, Utc};
 use entities::{
-    ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, Keyring, Provider, connection,
-    discovery_run,
+    ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, Keyring, KeyringError, Provider,
+    connection, discovery_run,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
-use secrecy::ExposeSecret;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// How long a lease lasts without renewal; a crashed worker's lease lapses after this.
-const LEASE: Duration = Duration::from_secs(30);
-/// How often a running discovery renews its lease.
-const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Pages buffered between the lister and the writer.
 const PAGE_BUFFER: usize = 8;
 
-/// Everything a discovery needs.
+/// Everything a discovery (and a metadata refresh) needs.
 #[derive(Clone)]
 pub struct Discovery {
     /// The database.
     pub db: DatabaseConnection,
     /// Opens stored credentials.
     pub keyring: Arc<Keyring>,
-    /// Provider clients.
+    /// Provider clients, and the rate-limit budgets shared by every worker.
     pub providers: Providers,
-    /// Provider endpoints.
-    pub endpoints: Endpoints,
-    /// Rate-limit budgets shared by every worker.
-    pub budget: Arc<dyn RateBudget>,
-    /// Retries, backoff and the longest wait.
+    /// Retries, backoff, the longest wait and the largest body.
     pub fetch: FetchPolicy,
     /// Adaptive interval bounds.
     pub schedule: SchedulePolicy,
@@ -92,147 +80,77 @@ pub struct RunReport {
     pub provider: Option<Provider>,
 }
 
-/// Rebuilds the scope a stored connection covers.
-pub fn stored_scope(row: &connection::Model) -> Result<Scope, String> {
-    let corrupt = |what: &str| format!("connection {} has a bad {what}", row.id);
-    Ok(match row.provider {
-        Provider::Gitlab => Scope::GitlabGroup {
-            instance: row
-                .instance_url
-                .as_deref()
-                .map(InstanceUrl::parse)
-                .transpose()
-                .map_err(|_| corrupt("instance URL"))?,
-            group: GroupPath::parse(row.group_path.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt("group path"))?,
-        },
-        Provider::Bitbucket => Scope::BitbucketWorkspace(
-            WorkspaceId::parse(row.workspace_id.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt("workspace"))?,
-        ),
-        Provider::AzureDevops => Scope::AzureOrganization(
-            OrganizationUrl::parse(row.organization_url.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt("organization URL"))?,
-        ),
-        Provider::Github => Scope::GithubInstallation(
-            InstallationId::parse(&row.installation_id.unwrap_or_default().to_string())
-                .map_err(|_| corrupt("installation id"))?,
-        ),
-    })
+/// A stored connection that cannot be worked on as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// Its scope columns do not parse.
+    #[error(transparent)]
+    Scope(#[from] UnreadableScope),
+    /// Its credential does not open with the configured keys.
+    #[error("the stored credential of connection {connection} does not open: {cause}")]
+    Credential {
+        /// The connection.
+        connection: Uuid,
+        /// Why.
+        #[source]
+        cause: KeyringError,
+    },
 }
 
-fn issue(code: &str, message: &str, subject: &str) -> serde_json::Value {
-    serde_json::json!({"code": code, "message": message, "subject": subject})
+/// Why a run's listing did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    /// A provider request failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The connection could not be read.
+    #[error(transparent)]
+    Unreadable(#[from] PrepareError),
+}
+
+/// What listing and writing a run produced.
+struct Listed {
+    result: Result<(), RunFailure>,
+    counters: Counters,
+    api_requests: i64,
+    rate_limit_waits: i64,
 }
 
 impl Discovery {
-    async fn take_lease(&self, id: Uuid, run: Uuid) -> Result<bool, DbErr> {
-        let previous = connection::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .and_then(|row| row.lease_owner);
-        let now = Utc::now();
-        let taken = connection::Entity::update_many()
-            .col_expr(connection::Column::LeaseOwner, Expr::value(run))
-            .col_expr(connection::Column::LeaseUntil, Expr::value(now + LEASE))
-            .filter(connection::Column::Id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(connection::Column::LeaseUntil.is_null())
-                    .add(connection::Column::LeaseUntil.lt(now)),
-            )
-            .exec(&self.db)
-            .await?;
-        if taken.rows_affected != 1 {
-            return Ok(false);
-        }
-        // The lease lapsed under a run that never finished: its worker died. Close its record.
-        if let Some(lost) = previous.filter(|p| *p != run) {
-            discovery_run::Entity::update_many()
-                .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
-                .col_expr(
-                    discovery_run::Column::Outcome,
-                    Expr::value(DiscoveryOutcome::Failed),
-                )
-                .col_expr(
-                    discovery_run::Column::Issues,
-                    Expr::value(serde_json::json!([issue(
-                        "WORKER_LOST",
-                        "the worker running this discovery stopped; another took over",
-                        &id.to_string()
-                    )])),
-                )
-                .filter(discovery_run::Column::Id.eq(lost))
-                .filter(discovery_run::Column::FinishedAt.is_null())
-                .exec(&self.db)
-                .await?;
-        }
-        Ok(true)
-    }
-
-    /// Another run holds the lease: come due again when it lapses. If that run finishes first,
-    /// its own schedule replaces this one (the request coalesced into it); if it crashed, this
-    /// brings the connection back right after its lease runs out.
-    async fn retry_after_lease(&self, id: Uuid) -> Result<(), DbErr> {
-        let Some(row) = connection::Entity::find_by_id(id).one(&self.db).await? else {
-            return Ok(());
-        };
-        let Some(until) = row.lease_until else {
-            return Ok(());
-        };
-        let due = until + chrono::Duration::seconds(1);
-        if row.next_discovery_at.is_none_or(|next| next > due) {
-            connection::Entity::update_many()
-                .col_expr(connection::Column::NextDiscoveryAt, Expr::value(due))
-                .filter(connection::Column::Id.eq(id))
-                .exec(&self.db)
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn renew_lease(&self, id: Uuid, run: Uuid) -> Result<(), DbErr> {
-        connection::Entity::update_many()
-            .col_expr(
-                connection::Column::LeaseUntil,
-                Expr::value(Utc::now() + LEASE),
-            )
-            .filter(connection::Column::Id.eq(id))
-            .filter(connection::Column::LeaseOwner.eq(run))
-            .exec(&self.db)
-            .await
-            .map(|_| ())
-    }
-
     /// A fetcher for one job on `row`, its rate-limit budget keyed by host and credential.
-    fn fetcher(&self, row: &connection::Model, credential: Option<&Credential>) -> Fetcher {
-        let secret = credential
-            .map(|c| c.token.secret().expose_secret().to_owned())
-            .unwrap_or_default();
-        Fetcher::new(
-            self.budget.clone(),
-            budget_key(&row.host, &secret),
-            row.host.clone(),
-            self.fetch,
-        )
+    pub(crate) fn fetcher(
+        &self,
+        row: &connection::Model,
+        credential: Option<&Credential>,
+    ) -> Fetcher {
+        self.providers.fetcher(&row.host, credential, self.fetch)
     }
 
-    fn credential(&self, row: &connection::Model) -> Result<Option<Credential>, String> {
+    /// The scope and the opened credential of a stored connection.
+    pub(crate) fn prepare(
+        &self,
+        row: &connection::Model,
+    ) -> Result<(Scope, Option<Credential>), PrepareError> {
+        let scope = Scope::from_row(row)?;
         let Some(sealed) = &row.credential else {
-            return Ok(None);
+            return Ok((scope, None));
         };
         let secret = self
             .keyring
             .open(sealed, connection::credential_context(row.id))
-            .map_err(|e| format!("the stored credential does not open: {e}"))?;
+            .map_err(|cause| PrepareError::Credential {
+                connection: row.id,
+                cause,
+            })?;
         let email = row
             .credential_email
             .as_deref()
             .and_then(|e| AccountEmail::parse(e, "email").ok());
-        Ok(Some(Credential {
+        let credential = Credential {
             token: AccessToken::from_secret(secret),
             email,
-        }))
+        };
+        Ok((scope, Some(credential)))
     }
 
     /// Runs one discovery of `connection_id`.
@@ -279,22 +197,19 @@ impl Discovery {
         )
         .await?;
 
-        let subject = row.scope_key.clone();
-        let prepared = stored_scope(&row).and_then(|scope| Ok((scope, self.credential(&row)?)));
-        let (listing, counters, requests, waits) = match prepared {
-            Err(message) => (
-                Err(FetchError::Protocol(message)),
-                Counters::default(),
-                0,
-                0,
-            ),
+        let listed = match self.prepare(&row) {
+            Err(err) => Listed {
+                result: Err(err.into()),
+                counters: Counters::default(),
+                api_requests: 0,
+                rate_limit_waits: 0,
+            },
             Ok((scope, credential)) => {
                 self.list_and_write(&row, run_id, &scope, credential)
                     .await?
             }
         };
-        self.finish(&row, run_id, listing, counters, requests, waits, &subject)
-            .await
+        self.finish(&row, run_id, listed).await
     }
 
     async fn list_and_write(
@@ -303,12 +218,12 @@ impl Discovery {
         run_id: Uuid,
         scope: &Scope,
         credential: Option<Credential>,
-    ) -> Result<(Result<(), FetchError>, Counters, i64, i64), DbErr> {
+    ) -> Result<Listed, DbErr> {
         let fetcher = self.fetcher(row, credential.as_ref());
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RemoteRepository>>(PAGE_BUFFER);
-        let provider = self.providers.for_scope(scope);
         let listing = async {
-            let result = provider
+            let result = self
+                .providers
                 .list(scope, credential.as_ref(), &fetcher, &tx)
                 .await;
             drop(tx);
@@ -326,7 +241,7 @@ impl Discovery {
         // let it lapse while this run is alive.
         let work = async { tokio::join!(listing, writing) };
         tokio::pin!(work);
-        let mut renewals = tokio::time::interval(RENEW_EVERY);
+        let mut renewals = tokio::time::interval(lease::RENEW_EVERY);
         renewals.tick().await;
         let (listed, written) = loop {
             tokio::select! {
@@ -339,12 +254,12 @@ impl Discovery {
             counters.gone = upsert::mark_gone(&self.db, row, &seen).await?;
         }
         let stats = fetcher.stats();
-        Ok((
-            listed,
+        Ok(Listed {
+            result: listed.map_err(RunFailure::from),
             counters,
-            stats.requests() as i64,
-            stats.rate_limit_waits() as i64,
-        ))
+            api_requests: stats.requests() as i64,
+            rate_limit_waits: stats.rate_limit_waits() as i64,
+        })
     }
 
     async fn set_status(
@@ -363,100 +278,40 @@ impl Discovery {
             .map(|_| ())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Records the run's end, the connection's status and its next discovery, and releases
+    /// the lease.
     async fn finish(
         &self,
         row: &connection::Model,
         run_id: Uuid,
-        listing: Result<(), FetchError>,
-        counters: Counters,
-        api_requests: i64,
-        rate_limit_waits: i64,
-        subject: &str,
+        listed: Listed,
     ) -> Result<Outcome, DbErr> {
         let now = Utc::now();
-        let listed_any = counters.added + counters.updated + counters.unchanged > 0;
+        let Listed {
+            result,
+            counters,
+            api_requests,
+            rate_limit_waits,
+        } = listed;
+        let verdict = verdict(
+            &result,
+            (
+                counters.added,
+                counters.updated,
+                counters.unchanged,
+                counters.gone,
+            ),
+            &row.scope_key,
+        );
         let previous = row
             .discovery_interval_secs
             .map(|s| Duration::from_secs(s.max(0) as u64));
-        let (outcome, status, message, issues, retry_at) = match &listing {
-            Ok(()) => {
-                let total = counters.added + counters.updated + counters.unchanged;
-                (
-                    DiscoveryOutcome::Succeeded,
-                    ConnectionStatus::Active,
-                    format!(
-                        "{total} repositories; {} new, {} changed, {} gone",
-                        counters.added, counters.updated, counters.gone
-                    ),
-                    vec![],
-                    None,
-                )
-            }
-            Err(FetchError::RateLimited { until }) => (
-                DiscoveryOutcome::Partial,
-                ConnectionStatus::Degraded,
-                format!(
-                    "Rate limited by the provider; discovery resumes at {}",
-                    until.to_rfc3339()
-                ),
-                vec![issue(
-                    "RATE_LIMITED",
-                    &format!("rate limited until {}", until.to_rfc3339()),
-                    subject,
-                )],
-                Some(*until),
-            ),
-            Err(FetchError::Unauthorized(message)) => (
-                if listed_any {
-                    DiscoveryOutcome::Partial
-                } else {
-                    DiscoveryOutcome::Failed
-                },
-                ConnectionStatus::Unauthorized,
-                message.clone(),
-                vec![issue("UNAUTHORIZED", message, subject)],
-                None,
-            ),
-            Err(FetchError::Suspended(message)) => (
-                DiscoveryOutcome::Failed,
-                ConnectionStatus::Suspended,
-                message.clone(),
-                vec![issue("SUSPENDED", message, subject)],
-                None,
-            ),
-            Err(FetchError::NotFound(message)) => (
-                DiscoveryOutcome::Failed,
-                ConnectionStatus::Unauthorized,
-                message.clone(),
-                vec![issue("SCOPE_NOT_FOUND", message, subject)],
-                None,
-            ),
-            Err(e @ (FetchError::Transient(_) | FetchError::Protocol(_))) => (
-                if listed_any {
-                    DiscoveryOutcome::Partial
-                } else {
-                    DiscoveryOutcome::Failed
-                },
-                ConnectionStatus::Degraded,
-                format!("Discovery was cut short: {e}"),
-                vec![issue(
-                    if matches!(e, FetchError::Transient(_)) {
-                        "PROVIDER_UNAVAILABLE"
-                    } else {
-                        "PROVIDER_ERROR"
-                    },
-                    &e.to_string(),
-                    subject,
-                )],
-                None,
-            ),
-        };
-        let failed = outcome != DiscoveryOutcome::Succeeded;
+        let failed = verdict.outcome != DiscoveryOutcome::Succeeded;
         let interval = self.schedule.next(previous, counters.changed(), failed);
-        let next_at =
-            retry_at.unwrap_or(now + chrono::Duration::from_std(interval).unwrap_or_default());
-
+        let next_at = verdict
+            .retry_at
+            .unwrap_or(now + chrono::Duration::from_std(interval).unwrap_or_default());
+        let outcome = verdict.outcome;
         discovery_run::Entity::update_many()
             .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
             .col_expr(discovery_run::Column::Outcome, Expr::value(outcome))
@@ -480,14 +335,17 @@ impl Discovery {
             )
             .col_expr(
                 discovery_run::Column::Issues,
-                Expr::value(serde_json::Value::Array(issues)),
+                Expr::value(Issue::json(&verdict.issues)),
             )
             .filter(discovery_run::Column::Id.eq(run_id))
             .exec(&self.db)
             .await?;
         let mut update = connection::Entity::update_many()
-            .col_expr(connection::Column::Status, Expr::value(status))
-            .col_expr(connection::Column::StatusMessage, Expr::value(message))
+            .col_expr(connection::Column::Status, Expr::value(verdict.status))
+            .col_expr(
+                connection::Column::StatusMessage,
+                Expr::value(verdict.message),
+            )
             .col_expr(connection::Column::NextDiscoveryAt, Expr::value(next_at))
             .col_expr(
                 connection::Column::DiscoveryIntervalSecs,
@@ -502,7 +360,7 @@ impl Discovery {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .col_expr(connection::Column::UpdatedAt, Expr::value(now));
-        if listing.is_ok() {
+        if result.is_ok() {
             update = update.col_expr(connection::Column::LastDiscoveredAt, Expr::value(now));
         }
         update

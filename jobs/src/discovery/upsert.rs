@@ -1,7 +1,7 @@
 //! Writing listed repositories: one page at a time, inserting new ones in a batch and updating
 //! only rows whose metadata changed, keyed by (organization, host, provider id).
 
-use crate::listing::RemoteRepository;
+use crate::providers::RemoteRepository;
 use chrono::Utc;
 use entities::{RepositoryState, connection, repository};
 use sea_orm::sea_query::Expr;

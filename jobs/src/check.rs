@@ -1,5 +1,7 @@
 //! Why a connection's scope or credential failed its live check, in terms a user can act on.
 
+use crate::http::FetchError;
+
 /// A failed live check. Each variant maps to one stable user-error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
@@ -52,31 +54,28 @@ impl CheckError {
         }
     }
 
-    /// Describes a transport failure without echoing anything secret (reqwest never puts
-    /// headers in its errors, and tokens only ever travel in headers).
-    pub fn unreachable(host: &str, err: &reqwest::Error) -> Self {
-        let reason = if err.is_timeout() {
-            "timed out".to_owned()
-        } else if err.is_connect() {
-            let mut source: Option<&dyn std::error::Error> = Some(err);
-            let mut deepest = String::from("connection failed");
-            while let Some(e) = source {
-                deepest = e.to_string();
-                source = e.source();
-            }
-            format!("could not connect ({deepest})")
-        } else if err.is_redirect() {
-            "refused to follow a redirect".to_owned()
-        } else if err.is_decode() || err.is_body() {
-            "answered with an unexpected body".to_owned()
-        } else {
-            "request failed".to_owned()
-        };
-        Self::Unreachable(format!("{host} is unreachable: {reason}"))
-    }
-
     /// An unexpected status from the provider.
     pub fn unexpected_status(host: &str, status: reqwest::StatusCode) -> Self {
         Self::Unreachable(format!("{host} answered HTTP {}", status.as_u16()))
+    }
+}
+
+/// What the HTTP stack could not get past, as a check reports it: statuses a check expects are
+/// read by the provider's own check before this applies.
+impl From<FetchError> for CheckError {
+    fn from(err: FetchError) -> Self {
+        match err {
+            FetchError::Unauthorized(message) => Self::InvalidToken(message),
+            FetchError::NotFound(message) | FetchError::Suspended(message) => {
+                Self::ScopeNotFound(message)
+            }
+            FetchError::RateLimited { until } => Self::Unreachable(format!(
+                "the provider is rate limiting requests; try again after {}",
+                until.format("%H:%M:%S UTC")
+            )),
+            FetchError::Transient(message) | FetchError::Protocol(message) => {
+                Self::Unreachable(message)
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Rate-limit budgets shared by every worker that uses one credential against one host: when a
-//! provider says "wait", every worker waits. In-process for embedded mode; Redis (later) for
-//! several worker processes.
+//! provider says "wait", every worker waits. In-process in embedded mode; in Redis when several
+//! worker processes share the work.
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -116,14 +116,14 @@ impl RateBudget for RedisBudget {
     }
 }
 
-/// The budget key of a credential on a host: a digest, so no token is kept in memory maps or
-/// Redis keys.
+/// The budget key of a credential on a host: a SHA-256 digest, so no token is kept in memory
+/// maps or Redis keys, and stable across builds and versions, so two versions of Tether running
+/// side by side during a rolling deploy share one budget.
 pub fn budget_key(host: &str, credential: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    // Not a security boundary (only a partition key), but it must not reveal the token.
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    credential.hash(&mut hasher);
-    format!("ratelimit:{host}:{:016x}", hasher.finish())
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(credential.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("ratelimit:{host}:{hex}")
 }
 
 #[cfg(test)]
@@ -144,6 +144,19 @@ mod tests {
             .await;
         assert_eq!(budget.blocked_until("old").await, None);
         assert!(!budget_key("gitlab.com", "glpat-secret").contains("secret"));
+    }
+
+    #[test]
+    fn budget_keys_are_the_same_in_every_build() {
+        // SHA-256 of "glpat-secret": any version of Tether computes this same key.
+        assert_eq!(
+            budget_key("gitlab.com", "glpat-secret"),
+            "ratelimit:gitlab.com:6105911cb29a76a1"
+        );
+        assert_ne!(
+            budget_key("gitlab.com", "glpat-secret"),
+            budget_key("gitlab.com", "glpat-secres")
+        );
     }
 
     #[tokio::test]

@@ -1,5 +1,7 @@
-//! What a provider lists about a repository, in one shape for all providers.
+//! What a provider lists about a repository, in one shape for all providers, and how listed
+//! pages reach the discovery job.
 
+use crate::http::FetchError;
 use chrono::{DateTime, Utc};
 use entities::Visibility;
 
@@ -37,9 +39,23 @@ pub struct RemoteRepository {
 /// Where listed pages go: the discovery job upserts each one as it arrives.
 pub type PageSink = tokio::sync::mpsc::Sender<Vec<RemoteRepository>>;
 
+/// Hands a page to the discovery job; a closed sink means the job stopped listening.
+pub(crate) async fn deliver<T: Into<RemoteRepository>>(
+    pages: &PageSink,
+    items: Vec<T>,
+) -> Result<(), FetchError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    pages
+        .send(items.into_iter().map(Into::into).collect())
+        .await
+        .map_err(|_| FetchError::Protocol("the discovery job stopped reading pages".into()))
+}
+
 /// A clone URL without the user name providers put in it (`https://user@host/…`): it is not a
 /// credential, but a stored clone URL should not carry anyone's name.
-pub fn strip_user(href: &str) -> String {
+pub(crate) fn strip_user(href: &str) -> String {
     match url::Url::parse(href) {
         Ok(mut url) => {
             let _ = url.set_username("");

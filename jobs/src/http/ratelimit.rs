@@ -22,6 +22,18 @@ pub struct RateLimitState {
     pub delayed: Option<Duration>,
 }
 
+/// The longest wait any header is believed for: a provider (or a self-managed server pretending
+/// to be one) asking for more is asked again after this.
+const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Seconds as a duration, whatever the number: negative and non-finite values are ignored,
+/// huge ones are clamped (`Duration::from_secs_f64` would panic on them).
+fn seconds(value: f64) -> Option<Duration> {
+    (value.is_finite() && value >= 0.0)
+        .then(|| Duration::try_from_secs_f64(value).unwrap_or(LONGEST_WAIT))
+        .map(|d| d.min(LONGEST_WAIT))
+}
+
 fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
     names
         .iter()
@@ -45,13 +57,18 @@ fn reset_time(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 
 /// `Retry-After`: delta-seconds or an HTTP date.
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    if let Ok(value) = value.parse::<f64>() {
+        return seconds(value);
     }
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    Some(
+        (at - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(LONGEST_WAIT),
+    )
 }
 
 impl RateLimitState {
@@ -66,8 +83,8 @@ impl RateLimitState {
         let retry_after = header(headers, &["retry-after"]).and_then(|v| retry_after(v, now));
         let delayed = header(headers, &["x-ratelimit-delay"])
             .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .map(Duration::from_secs_f64);
+            .filter(|v| *v > 0.0)
+            .and_then(seconds);
         Self {
             remaining,
             reset_at,
@@ -83,7 +100,12 @@ impl RateLimitState {
             return Some(wait);
         }
         match (self.remaining, self.reset_at) {
-            (Some(0), Some(reset)) => Some((reset - now).to_std().unwrap_or(Duration::ZERO)),
+            (Some(0), Some(reset)) => Some(
+                (reset - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(LONGEST_WAIT),
+            ),
             _ => None,
         }
     }
@@ -143,6 +165,26 @@ mod tests {
         assert_eq!(retry_after("soon", now()), None);
         let state = RateLimitState::from_headers(&headers(&[("Retry-After", "7")]), now());
         assert_eq!(state.wait(now()), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn absurd_headers_never_panic_and_never_wait_forever() {
+        for value in ["1e20", "1e308", "inf", "NaN", "-5", "99999999999999999999"] {
+            let state = RateLimitState::from_headers(
+                &headers(&[
+                    ("Retry-After", value),
+                    ("X-RateLimit-Delay", value),
+                    ("x-ratelimit-remaining", value),
+                    ("x-ratelimit-reset", value),
+                ]),
+                now(),
+            );
+            assert!(
+                state.wait(now()).is_none_or(|w| w <= LONGEST_WAIT),
+                "{value}: {state:?}"
+            );
+        }
+        assert_eq!(retry_after("1e20", now()), Some(LONGEST_WAIT));
     }
 
     #[test]

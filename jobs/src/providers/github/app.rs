@@ -1,7 +1,8 @@
 //! The Tether GitHub App's own identity: an RS256 JWT signed with the app's private key, traded
 //! for installation access tokens that are cached until shortly before they expire.
 
-use crate::fetch::{FetchError, Fetcher};
+use super::GitHub;
+use crate::http::{FetchError, Fetcher};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
@@ -29,6 +30,11 @@ impl fmt::Debug for GitHubAppCredentials {
             .finish_non_exhaustive()
     }
 }
+
+/// The configured private key is not one the app can sign with.
+#[derive(Debug, thiserror::Error)]
+#[error("the GitHub App private key is not an RSA PEM key: {0}")]
+pub struct InvalidAppKey(#[from] jsonwebtoken::errors::Error);
 
 /// The app, ready to sign and to hold installation tokens.
 pub struct GitHubApp {
@@ -60,9 +66,8 @@ struct AccessToken {
 
 impl GitHubApp {
     /// Parses the private key.
-    pub fn new(credentials: &GitHubAppCredentials) -> Result<Self, String> {
-        let key = EncodingKey::from_rsa_pem(credentials.private_key.expose_secret().as_bytes())
-            .map_err(|e| format!("the GitHub App private key is not an RSA PEM key: {e}"))?;
+    pub fn new(credentials: &GitHubAppCredentials) -> Result<Self, InvalidAppKey> {
+        let key = EncodingKey::from_rsa_pem(credentials.private_key.expose_secret().as_bytes())?;
         Ok(Self {
             app_id: credentials.app_id.clone(),
             key,
@@ -91,24 +96,21 @@ impl GitHubApp {
     }
 
     /// An installation access token, from the cache or freshly minted.
-    pub async fn installation_token(
+    pub(super) async fn installation_token(
         &self,
-        client: &reqwest::Client,
-        api: &str,
+        github: &GitHub,
         installation: i64,
-        fetcher: &Fetcher,
+        http: &Fetcher,
     ) -> Result<SecretString, FetchError> {
         if let Some(token) = self.cached(installation) {
             return Ok(token);
         }
-        let request = client
-            .post(format!(
-                "{api}/app/installations/{installation}/access_tokens"
-            ))
-            .bearer_auth(self.jwt()?)
-            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28");
-        let minted: AccessToken = match fetcher.json(request).await {
+        let url = format!(
+            "{}/app/installations/{installation}/access_tokens",
+            github.api()
+        );
+        let request = github.request(reqwest::Method::POST, &url, &self.jwt()?);
+        let minted: AccessToken = match http.json(request).await {
             Ok((token, _)) => token,
             Err(FetchError::NotFound(_)) => {
                 return Err(FetchError::Suspended(format!(

@@ -4,9 +4,10 @@
 //! only route project URLs), the projects are listed (`$top` pages following
 //! `x-ms-continuationtoken`) and then each project's repositories, a few projects at a time.
 
-use super::super::deliver;
-use crate::fetch::{FetchError, Fetcher};
-use crate::listing::{PageSink, RemoteRepository, strip_user};
+use super::{Endpoint, is_sign_in_page};
+use crate::http::{FetchError, Fetcher};
+use crate::providers::repository::{deliver, strip_user};
+use crate::providers::{Credential, PageSink, RemoteRepository};
 use entities::Visibility;
 use serde::Deserialize;
 
@@ -47,12 +48,12 @@ struct Repository {
     is_fork: bool,
 }
 
+/// One listing of one organization.
 pub(super) struct OrganizationLister<'a> {
-    pub client: &'a reqwest::Client,
-    pub base: &'a str,
+    pub endpoint: Endpoint<'a>,
     pub api_version: &'a str,
-    pub pat: &'a str,
-    pub fetcher: &'a Fetcher,
+    pub credential: &'a Credential,
+    pub http: &'a Fetcher,
 }
 
 /// `listed_in`, when known, supplies the visibility the repository's own project reference lacks.
@@ -91,38 +92,24 @@ impl OrganizationLister<'_> {
         &self,
         url: String,
     ) -> Result<(T, reqwest::header::HeaderMap), FetchError> {
-        let request = self
-            .client
-            .get(url)
-            .basic_auth("", Some(self.pat))
-            .header(reqwest::header::ACCEPT, "application/json");
-        let response = self.fetcher.send(request).await?;
+        let response = self
+            .http
+            .send(self.endpoint.get(&url, self.credential))
+            .await?;
         // A bad PAT gets a 203 sign-in page rather than a 401.
-        let html = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/html"));
-        if response.status() == reqwest::StatusCode::NON_AUTHORITATIVE_INFORMATION || html {
+        if is_sign_in_page(&response) {
             return Err(FetchError::Unauthorized(
                 "Azure DevOps no longer accepts the personal access token: update it".into(),
             ));
         }
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|_| FetchError::Transient("Azure DevOps dropped the response".into()))?;
-        let value = serde_json::from_slice(&body).map_err(|e| {
-            FetchError::Protocol(format!("Azure DevOps answered unexpected JSON: {e}"))
-        })?;
-        Ok((value, headers))
+        Ok((self.http.read_json(response).await?, headers))
     }
 
     pub async fn run(&self, pages: &PageSink) -> Result<(), FetchError> {
         let url = format!(
             "{}/_apis/git/repositories?api-version={}",
-            self.base, self.api_version
+            self.endpoint.base, self.api_version
         );
         match self.get::<List<Repository>>(url).await {
             Ok((list, _)) => deliver_all(pages, list.value, None).await,
@@ -135,7 +122,7 @@ impl OrganizationLister<'_> {
         use futures::StreamExt;
         let mut continuation: Option<String> = None;
         loop {
-            let mut url = url::Url::parse(&format!("{}/_apis/projects", self.base))
+            let mut url = url::Url::parse(&format!("{}/_apis/projects", self.endpoint.base))
                 .map_err(|e| FetchError::Protocol(format!("bad organization URL: {e}")))?;
             url.query_pairs_mut()
                 .append_pair("api-version", self.api_version)
@@ -149,7 +136,7 @@ impl OrganizationLister<'_> {
                 .map(|project| async move {
                     let url = format!(
                         "{}/{}/_apis/git/repositories?api-version={}",
-                        self.base, project.id, self.api_version
+                        self.endpoint.base, project.id, self.api_version
                     );
                     (self.get::<List<Repository>>(url).await, project)
                 })

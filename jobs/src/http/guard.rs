@@ -6,7 +6,7 @@
 //! which vets every address; reqwest then connects only to those vetted addresses, so the
 //! address checked is the address used (no DNS-rebinding window). Redirects are re-checked.
 
-use crate::CheckError;
+use crate::check::CheckError;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect::{Attempt, Policy};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -1,0 +1,101 @@
+//! A connection's lease: one discovery at a time per connection, across every worker process.
+//! A run takes the lease, renews it on its own clock while it works, and releases it when it
+//! records its end; a crashed worker's lease lapses by itself and the next run closes the
+//! crashed run's record.
+
+use super::Discovery;
+use super::outcome::{Issue, IssueCode};
+use chrono::Utc;
+use entities::{DiscoveryOutcome, connection, discovery_run};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a lease lasts without renewal; a crashed worker's lease lapses after this.
+pub(super) const LEASE: Duration = Duration::from_secs(30);
+/// How often a running discovery renews its lease.
+pub(super) const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+impl Discovery {
+    /// Takes the lease of connection `id` for run `run`, if nobody holds it.
+    pub(super) async fn take_lease(&self, id: Uuid, run: Uuid) -> Result<bool, DbErr> {
+        let previous = connection::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .and_then(|row| row.lease_owner);
+        let now = Utc::now();
+        let taken = connection::Entity::update_many()
+            .col_expr(connection::Column::LeaseOwner, Expr::value(run))
+            .col_expr(connection::Column::LeaseUntil, Expr::value(now + LEASE))
+            .filter(connection::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(connection::Column::LeaseUntil.is_null())
+                    .add(connection::Column::LeaseUntil.lt(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        if taken.rows_affected != 1 {
+            return Ok(false);
+        }
+        // The lease lapsed under a run that never finished: its worker died. Close its record.
+        if let Some(lost) = previous.filter(|p| *p != run) {
+            let issue = Issue::new(
+                IssueCode::WorkerLost,
+                "the worker running this discovery stopped; another took over",
+                &id.to_string(),
+            );
+            discovery_run::Entity::update_many()
+                .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
+                .col_expr(
+                    discovery_run::Column::Outcome,
+                    Expr::value(DiscoveryOutcome::Failed),
+                )
+                .col_expr(
+                    discovery_run::Column::Issues,
+                    Expr::value(Issue::json(&[issue])),
+                )
+                .filter(discovery_run::Column::Id.eq(lost))
+                .filter(discovery_run::Column::FinishedAt.is_null())
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Another run holds the lease: come due again when it lapses. If that run finishes first,
+    /// its own schedule replaces this one (the request coalesced into it); if it crashed, this
+    /// brings the connection back right after its lease runs out.
+    pub(super) async fn retry_after_lease(&self, id: Uuid) -> Result<(), DbErr> {
+        let Some(row) = connection::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(());
+        };
+        let Some(until) = row.lease_until else {
+            return Ok(());
+        };
+        let due = until + chrono::Duration::seconds(1);
+        if row.next_discovery_at.is_none_or(|next| next > due) {
+            connection::Entity::update_many()
+                .col_expr(connection::Column::NextDiscoveryAt, Expr::value(due))
+                .filter(connection::Column::Id.eq(id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Extends the lease run `run` holds on connection `id`.
+    pub(super) async fn renew_lease(&self, id: Uuid, run: Uuid) -> Result<(), DbErr> {
+        connection::Entity::update_many()
+            .col_expr(
+                connection::Column::LeaseUntil,
+                Expr::value(Utc::now() + LEASE),
+            )
+            .filter(connection::Column::Id.eq(id))
+            .filter(connection::Column::LeaseOwner.eq(run))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,323 @@
+//! One policy for every provider request: timeouts (from the client), retries with jittered
+//! backoff on 5xx, timeouts and connection errors, the providers' rate-limit headers, budgets
+//! shared through [`RateBudget`], a bound on how long a caller waits, and a cap on every body.
+
+use super::budget::RateBudget;
+use super::error::FetchError;
+use super::ratelimit::RateLimitState;
+use chrono::Utc;
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counters of one caller's requests.
+#[derive(Debug, Default)]
+pub struct FetchStats {
+    requests: AtomicU64,
+    rate_limit_waits: AtomicU64,
+}
+
+impl FetchStats {
+    /// Requests sent, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    /// Times a request waited for a rate limit.
+    pub fn rate_limit_waits(&self) -> u64 {
+        self.rate_limit_waits.load(Ordering::Relaxed)
+    }
+}
+
+/// Tunables of the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchPolicy {
+    /// Attempts per request (the first included).
+    pub attempts: u32,
+    /// First backoff; doubles with each retry, ±50 % jitter.
+    pub base_backoff: Duration,
+    /// Longest a caller waits for a rate limit before giving up with [`FetchError::RateLimited`].
+    pub max_wait: Duration,
+    /// Largest body read, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for FetchPolicy {
+    /// Jobs: patient, and a listing page (or Azure's whole-organization list) may be large.
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base_backoff: Duration::from_millis(250),
+            max_wait: Duration::from_secs(30),
+            max_body: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl FetchPolicy {
+    /// Live checks run inside a user's request: fewer retries, short waits, small documents.
+    pub fn check() -> Self {
+        Self {
+            attempts: 3,
+            base_backoff: Duration::from_millis(200),
+            max_wait: Duration::from_secs(5),
+            max_body: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Sends requests for one caller (a job, or a live check) under one credential on one host.
+#[derive(Clone)]
+pub struct Fetcher {
+    budget: Arc<dyn RateBudget>,
+    key: String,
+    host: String,
+    policy: FetchPolicy,
+    stats: Arc<FetchStats>,
+}
+
+fn jittered(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1 << attempt.min(10));
+    let factor = rand::thread_rng().gen_range(0.5..1.5);
+    exp.mul_f64(factor)
+}
+
+/// Whether the provider is telling us to slow down (GitHub also uses 403 for that).
+fn throttled(status: StatusCode, limits: &RateLimitState) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::FORBIDDEN
+            && (limits.remaining == Some(0) || limits.retry_after.is_some()))
+        || (status == StatusCode::SERVICE_UNAVAILABLE && limits.retry_after.is_some())
+}
+
+impl Fetcher {
+    /// A fetcher for `host` whose budget is shared under `key`.
+    pub fn new(
+        budget: Arc<dyn RateBudget>,
+        key: String,
+        host: String,
+        policy: FetchPolicy,
+    ) -> Self {
+        Self {
+            budget,
+            key,
+            host,
+            policy,
+            stats: Arc::new(FetchStats::default()),
+        }
+    }
+
+    /// The host, as messages name it.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &FetchStats {
+        &self.stats
+    }
+
+    async fn wait_for_budget(&self) -> Result<(), FetchError> {
+        if let Some(until) = self.budget.blocked_until(&self.key).await {
+            let wait = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            if wait > self.policy.max_wait {
+                return Err(FetchError::RateLimited { until });
+            }
+            self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+
+    /// Sends a GET-like request (it must be clonable), retrying transport errors, 5xx, 408 and
+    /// throttling per the policy. Returns the first other answer, whatever its status: live
+    /// checks read 4xx bodies to tell an expired token from a revoked one.
+    pub async fn response(&self, request: RequestBuilder) -> Result<Response, FetchError> {
+        let mut last_error = String::new();
+        let attempts = self.policy.attempts.max(1);
+        for attempt in 0..attempts {
+            let last = attempt + 1 == attempts;
+            self.wait_for_budget().await?;
+            let Some(this) = request.try_clone() else {
+                return Err(FetchError::Protocol("request cannot be retried".into()));
+            };
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let response = match this.send().await {
+                Ok(response) => response,
+                Err(err) => {
+                    tracing::debug!(host = %self.host, attempt, error = %err, "provider request failed");
+                    last_error = FetchError::transport(&self.host, &err).to_string();
+                    if !last {
+                        tokio::time::sleep(jittered(self.policy.base_backoff, attempt)).await;
+                    }
+                    continue;
+                }
+            };
+            let now = Utc::now();
+            let limits = RateLimitState::from_headers(response.headers(), now);
+            let status = response.status();
+            // A spent budget is shared with every worker, whatever this response was.
+            if let (Some(0), Some(reset)) = (limits.remaining, limits.reset_at) {
+                self.budget.block_until(&self.key, reset).await;
+            }
+            if throttled(status, &limits) {
+                let wait = limits
+                    .wait(now)
+                    .unwrap_or_else(|| jittered(Duration::from_secs(1), attempt));
+                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                self.budget.block_until(&self.key, until).await;
+                last_error = format!("{} is rate limiting requests", self.host);
+                continue;
+            }
+            if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+                last_error = format!("{} answered HTTP {}", self.host, status.as_u16());
+                if !last {
+                    tokio::time::sleep(jittered(self.policy.base_backoff, attempt)).await;
+                }
+                continue;
+            }
+            return Ok(response);
+        }
+        // Out of attempts: a rate limit still in force hands the job back; else it is transient.
+        if let Some(until) = self.budget.blocked_until(&self.key).await {
+            return Err(FetchError::RateLimited { until });
+        }
+        Err(FetchError::Transient(last_error))
+    }
+
+    /// Like [`Self::response`], but only 2xx and 304 answers are returned; 401, 403, 404 and
+    /// other statuses become the matching [`FetchError`].
+    pub async fn send(&self, request: RequestBuilder) -> Result<Response, FetchError> {
+        let response = self.response(request).await?;
+        let status = response.status();
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            return Ok(response);
+        }
+        Err(match status {
+            StatusCode::UNAUTHORIZED => FetchError::Unauthorized(format!(
+                "{} no longer accepts the credential (HTTP 401): update the token",
+                self.host
+            )),
+            StatusCode::FORBIDDEN => FetchError::Unauthorized(format!(
+                "the credential lacks permission on {} (HTTP 403)",
+                self.host
+            )),
+            StatusCode::NOT_FOUND => FetchError::NotFound(format!("{} answered 404", self.host)),
+            s => FetchError::Protocol(format!("{} answered HTTP {}", self.host, s.as_u16())),
+        })
+    }
+
+    /// Reads a body, refusing one larger than the policy's cap before or while it arrives.
+    pub async fn body(&self, mut response: Response) -> Result<Vec<u8>, FetchError> {
+        let cap = self.policy.max_body;
+        let oversized = || {
+            FetchError::Protocol(format!(
+                "{} answered with a body larger than {} MiB",
+                self.host,
+                cap / (1024 * 1024)
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > cap as u64)
+        {
+            return Err(oversized());
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| FetchError::transport(&self.host, &e))?
+        {
+            if out.len() + chunk.len() > cap {
+                return Err(oversized());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    /// Reads and decodes a JSON body.
+    pub async fn read_json<T: DeserializeOwned>(
+        &self,
+        response: Response,
+    ) -> Result<T, FetchError> {
+        let body = self.body(response).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            tracing::debug!(host = %self.host, error = %e, "provider answered unexpected JSON");
+            FetchError::Protocol(format!(
+                "{} answered with a body Tether does not understand ({e})",
+                self.host
+            ))
+        })
+    }
+
+    /// Reads an error body as loosely-typed JSON for messages (`Null` when it is not JSON).
+    pub async fn error_json(&self, response: Response) -> serde_json::Value {
+        self.body(response)
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Sends (2xx only) and decodes JSON; returns the headers too (pagination lives there).
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<(T, HeaderMap), FetchError> {
+        let response = self.send(request).await?;
+        let headers = response.headers().clone();
+        Ok((self.read_json(response).await?, headers))
+    }
+}
+
+/// The `rel="next"` target of an RFC 8288 `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            matches!(
+                p.trim().replace(' ', "").as_str(),
+                "rel=\"next\"" | "rel=next"
+            )
+        });
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn the_next_link_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static(
+                "<https://api.github.com/x?page=1>; rel=\"prev\", <https://api.github.com/x?page=3>; rel=\"next\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("https://api.github.com/x?page=3")
+        );
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://x/1>; rel=\"last\""),
+        );
+        assert_eq!(next_link(&headers), None);
+    }
+}

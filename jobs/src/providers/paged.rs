@@ -1,0 +1,212 @@
+//! The one paged lister: page 1, then, when the provider says how many pages there are, the
+//! rest a few at a time; when it does not, the provider's next-page pointer one page after
+//! the other. Serves every provider whose pagination allows it (GitHub, GitLab, Bitbucket).
+
+use super::repository::{PageSink, RemoteRepository, deliver};
+use crate::http::FetchError;
+use futures::{StreamExt, TryStreamExt};
+use std::future::Future;
+
+/// Pages fetched at once for one listing.
+const CONCURRENT_PAGES: usize = 4;
+
+/// Most pages one listing follows (10 million repositories at 100 a page): a provider claiming
+/// more is not believed.
+const MAX_PAGES: u64 = 100_000;
+
+/// Where a page is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cursor {
+    /// By number, from 1.
+    Number(u64),
+    /// By the URL the provider gave for it.
+    Url(String),
+}
+
+/// One page of a listing.
+pub(crate) struct Page<T> {
+    /// Its repositories, in the provider's shape.
+    pub items: Vec<T>,
+    /// How many pages there are, when the provider says (on the first page).
+    pub total_pages: Option<u64>,
+    /// The next page, when the total is unknown.
+    pub next: Option<Cursor>,
+}
+
+/// A provider's paged listing of one scope.
+pub(crate) trait PagedSource: Sync {
+    /// A repository as the provider lists it.
+    type Item: Into<RemoteRepository> + Send;
+
+    /// Fetches the page at `cursor`.
+    fn fetch(
+        &self,
+        cursor: Cursor,
+    ) -> impl Future<Output = Result<Page<Self::Item>, FetchError>> + Send;
+}
+
+/// Lists every page of `source` into `pages`.
+pub(crate) async fn list_all<S: PagedSource>(
+    source: &S,
+    pages: &PageSink,
+) -> Result<(), FetchError> {
+    let first = source.fetch(Cursor::Number(1)).await?;
+    let (total, mut next) = (first.total_pages, first.next);
+    deliver(pages, first.items).await?;
+    if let Some(total) = total {
+        if total > MAX_PAGES {
+            return Err(FetchError::Protocol(format!(
+                "the provider claims {total} pages of repositories, more than Tether lists ({MAX_PAGES})"
+            )));
+        }
+        return futures::stream::iter(2..=total)
+            .map(|n| source.fetch(Cursor::Number(n)))
+            .buffer_unordered(CONCURRENT_PAGES)
+            .try_for_each(|page| deliver(pages, page.items))
+            .await;
+    }
+    let (mut followed, mut last_number) = (1u64, 1u64);
+    while let Some(cursor) = next.take() {
+        // A numbered next page must move forward, or a provider could keep us turning in place.
+        if let Cursor::Number(n) = cursor {
+            if n <= last_number {
+                break;
+            }
+            last_number = n;
+        }
+        followed += 1;
+        if followed > MAX_PAGES {
+            return Err(FetchError::Protocol(format!(
+                "the provider's listing goes on past {MAX_PAGES} pages"
+            )));
+        }
+        let page = source.fetch(cursor).await?;
+        next = page.next;
+        deliver(pages, page.items).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entities::Visibility;
+    use std::sync::Mutex;
+
+    struct Item(u64);
+
+    impl From<Item> for RemoteRepository {
+        fn from(Item(n): Item) -> Self {
+            RemoteRepository {
+                external_id: n.to_string(),
+                name: n.to_string(),
+                full_name: n.to_string(),
+                web_url: None,
+                clone_url: None,
+                default_branch: None,
+                visibility: Visibility::Private,
+                archived: false,
+                fork: false,
+                language: None,
+                size_kb: None,
+                topics: Vec::new(),
+                last_pushed_at: None,
+            }
+        }
+    }
+
+    /// `pages` pages of two items; `total` says whether page 1 tells the total, `next` maps a
+    /// page number to the cursor it announces.
+    struct Fake {
+        pages: u64,
+        total: bool,
+        next: fn(u64) -> Option<Cursor>,
+        asked: Mutex<Vec<Cursor>>,
+    }
+
+    impl PagedSource for Fake {
+        type Item = Item;
+        async fn fetch(&self, cursor: Cursor) -> Result<Page<Item>, FetchError> {
+            self.asked.lock().unwrap().push(cursor.clone());
+            let n = match &cursor {
+                Cursor::Number(n) => *n,
+                Cursor::Url(url) => url.trim_start_matches("next:").parse().unwrap(),
+            };
+            Ok(Page {
+                items: vec![Item(n * 10), Item(n * 10 + 1)],
+                total_pages: self.total.then_some(self.pages),
+                next: if self.total || n >= self.pages {
+                    None
+                } else {
+                    (self.next)(n)
+                },
+            })
+        }
+    }
+
+    async fn run(fake: &Fake) -> (Result<(), FetchError>, usize) {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let result = list_all(fake, &tx).await;
+        drop(tx);
+        let mut listed = 0;
+        while let Some(page) = rx.recv().await {
+            listed += page.len();
+        }
+        (result, listed)
+    }
+
+    #[tokio::test]
+    async fn a_known_total_fetches_every_page_once() {
+        let fake = Fake {
+            pages: 9,
+            total: true,
+            next: |_| None,
+            asked: Mutex::new(Vec::new()),
+        };
+        assert_eq!(run(&fake).await, (Ok(()), 18));
+        let mut asked = fake.asked.into_inner().unwrap();
+        asked.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(asked.len(), 9);
+    }
+
+    #[tokio::test]
+    async fn without_a_total_next_pages_are_followed_by_number_or_url() {
+        for next in [
+            (|n| Some(Cursor::Number(n + 1))) as fn(u64) -> Option<Cursor>,
+            |n| Some(Cursor::Url(format!("next:{}", n + 1))),
+        ] {
+            let fake = Fake {
+                pages: 5,
+                total: false,
+                next,
+                asked: Mutex::new(Vec::new()),
+            };
+            assert_eq!(run(&fake).await, (Ok(()), 10));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_next_page_that_does_not_move_forward_ends_the_listing() {
+        let fake = Fake {
+            pages: 5,
+            total: false,
+            next: |_| Some(Cursor::Number(1)),
+            asked: Mutex::new(Vec::new()),
+        };
+        assert_eq!(run(&fake).await, (Ok(()), 2));
+        assert_eq!(fake.asked.into_inner().unwrap(), vec![Cursor::Number(1)]);
+    }
+
+    #[tokio::test]
+    async fn an_absurd_total_is_refused_before_any_further_request() {
+        let fake = Fake {
+            pages: 100_000_000,
+            total: true,
+            next: |_| None,
+            asked: Mutex::new(Vec::new()),
+        };
+        let (result, _) = run(&fake).await;
+        assert!(matches!(result, Err(FetchError::Protocol(_))), "{result:?}");
+        assert_eq!(fake.asked.into_inner().unwrap().len(), 1);
+    }
+}
