@@ -16,11 +16,12 @@ pub struct RawSettings {
     /// `TETHER_DATABASE_MAX_CONNECTIONS`: pool size (unset: 8 on SQLite, whose writes take turns
     /// anyway; 20 on PostgreSQL, where a process's concurrent discoveries each write).
     pub database_max_connections: Option<u32>,
-    /// `TETHER_REDIS_URL`: unset = embedded mode.
+    /// `TETHER_REDIS_URL`: where the job queues and rate-limit budgets live (required with
+    /// PostgreSQL; unset with SQLite: the queues stay in the database, the budgets in the process).
     pub redis_url: Option<String>,
     /// `TETHER_ENCRYPTION_KEYS`: `id:base64key,…`, first encrypts.
     pub encryption_keys: Option<String>,
-    /// `TETHER_KEY_FILE`: where embedded mode keeps its generated keys.
+    /// `TETHER_KEY_FILE`: where generated keys are kept when `TETHER_ENCRYPTION_KEYS` is unset.
     pub key_file: String,
     /// `TETHER_ALLOW_PRIVATE_NETWORKS`: let user-supplied URLs reach private addresses.
     pub allow_private_networks: bool,
@@ -41,9 +42,9 @@ pub struct RawSettings {
     pub bitbucket_api_url: String,
     /// `TETHER_AZURE_DEVOPS_URL`: where cloud Azure DevOps requests go (tests, fake host).
     pub azure_devops_url: Option<String>,
-    /// `TETHER_GRAPHIQL`: serve GraphiQL (default: on in embedded mode).
+    /// `TETHER_GRAPHIQL`: serve GraphiQL (default: on with an SQLite database).
     pub graphiql: Option<bool>,
-    /// `TETHER_INTROSPECTION`: allow introspection (default: on in embedded mode).
+    /// `TETHER_INTROSPECTION`: allow introspection (default: on with an SQLite database).
     pub introspection: Option<bool>,
     /// `TETHER_MAX_BODY_BYTES`: largest GraphQL request body.
     pub max_body_bytes: usize,

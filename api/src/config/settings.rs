@@ -102,7 +102,7 @@ pub struct Settings {
     pub database: DatabaseUrl,
     /// Pool size.
     pub database_max_connections: u32,
-    /// Redis, in production mode.
+    /// Redis, for the job queues and rate-limit budgets (see [`Settings::uses_redis`]).
     pub redis_url: Option<Url>,
     /// Encryption keys.
     pub keys: KeySource,
@@ -151,9 +151,16 @@ impl std::fmt::Debug for Settings {
 }
 
 impl Settings {
-    /// Embedded mode: no Redis, everything in one process.
-    pub fn is_embedded(&self) -> bool {
-        self.redis_url.is_none()
+    /// Whether the data lives in an SQLite file: an embedded database, migrated by whichever
+    /// command opens it (PostgreSQL is migrated only by `tether migrate`).
+    pub fn uses_sqlite(&self) -> bool {
+        matches!(self.database, DatabaseUrl::Sqlite(_))
+    }
+
+    /// Whether the job queues and rate-limit budgets live in Redis, shared by every process;
+    /// otherwise the queues are in the SQLite database and the budgets in this process.
+    pub fn uses_redis(&self) -> bool {
+        self.redis_url.is_some()
     }
 }
 
@@ -161,6 +168,26 @@ impl Settings {
 mod tests {
     use super::*;
     use crate::config::RawSettings;
+
+    fn settings(database_url: &str, redis_url: Option<&str>) -> Settings {
+        Settings::from_raw(RawSettings {
+            database_url: database_url.into(),
+            redis_url: redis_url.map(Into::into),
+            ..RawSettings::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_database_and_the_queues_are_separate_choices() {
+        let sqlite = settings("sqlite://tether.db", None);
+        assert!(sqlite.uses_sqlite() && !sqlite.uses_redis());
+        // SQLite with Redis queues is still an embedded database, so `serve` migrates it.
+        let sqlite_redis = settings("sqlite://tether.db", Some("redis://cache:6379"));
+        assert!(sqlite_redis.uses_sqlite() && sqlite_redis.uses_redis());
+        let postgres = settings("postgres://tether@db/tether", Some("redis://cache:6379"));
+        assert!(!postgres.uses_sqlite() && postgres.uses_redis());
+    }
 
     #[test]
     fn debug_output_hides_passwords_and_keys() {

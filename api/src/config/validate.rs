@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_embedded() {
         let settings = Settings::from_raw(RawSettings::default()).unwrap();
-        assert!(settings.is_embedded());
+        assert!(settings.uses_sqlite() && !settings.uses_redis());
         assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
         assert!(settings.graphql.introspection && settings.graphql.graphiql);
         assert!(matches!(settings.keys, KeySource::File(_)));
