@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod connections;
 pub mod linked_accounts;
 pub mod members;
+pub mod repositories;
 pub mod sessions;
 
 use crate::graphql::errors::ApiError;
