@@ -19,7 +19,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// API (and, in embedded mode, everything else) in one process; migrates an embedded database.
+    /// The API, the job workers and the scheduler in one process; migrates an SQLite database.
     Serve,
     /// The API alone (production: run migrations with `tether migrate` first).
     Api,
@@ -99,7 +99,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
                 .await?;
         }
         Command::Worker => {
-            let state = build_state(&settings, settings.is_embedded()).await?;
+            let state = build_state(&settings, settings.uses_sqlite()).await?;
             let shutdown = tokio_util::sync::CancellationToken::new();
             start_background(&settings, &state, &shutdown);
             tokio::signal::ctrl_c().await?;

@@ -1,5 +1,5 @@
-//! The encryption keyring: from `TETHER_ENCRYPTION_KEYS`, or from a key file that embedded mode
-//! generates (mode 0600) on first start. `tether keys rotate` re-seals every credential.
+//! The encryption keyring: from `TETHER_ENCRYPTION_KEYS`, or, when that is unset, from a key file
+//! generated (mode 0600) on first start. `tether keys rotate` re-seals every credential.
 
 use crate::config::KeySource;
 use entities::{

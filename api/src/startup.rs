@@ -53,7 +53,7 @@ pub enum StartupError {
     },
 }
 
-/// Opens the database (migrating in embedded mode), loads the keys and builds shared state.
+/// Opens the database (migrating it when `migrate`), loads the keys and builds shared state.
 pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState, StartupError> {
     let db = db::connect(&settings.database, settings.database_max_connections).await?;
     if migrate {
@@ -144,7 +144,7 @@ impl Application {
     /// `tether serve`: the API, the job workers and the scheduler in one process. An SQLite
     /// database is migrated on the way up.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let state = build_state(&settings, settings.is_embedded()).await?;
+        let state = build_state(&settings, settings.uses_sqlite()).await?;
         let app = Self::with_state(settings.clone(), state)?;
         start_background(&settings, &app.state, &app.shutdown);
         Ok(app)
@@ -152,7 +152,7 @@ impl Application {
 
     /// The API alone (`tether api`): jobs are enqueued for `tether worker` processes.
     pub async fn build_api_only(settings: Settings) -> Result<Self, StartupError> {
-        let state = build_state(&settings, settings.is_embedded()).await?;
+        let state = build_state(&settings, settings.uses_sqlite()).await?;
         Self::with_state(settings, state)
     }
 

@@ -1,6 +1,8 @@
 //! The one HTTP stack against a real server on loopback: what it retries, what it hands back,
 //! how it shares a rate limit, and that no body is read past its cap.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Utc;
 use jobs::http::{FetchError, FetchPolicy, Fetcher, LocalBudget, RateBudget};
 use std::sync::Arc;

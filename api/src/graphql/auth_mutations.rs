@@ -1,16 +1,15 @@
 //! Sign-up, login, logout, API tokens and members.
 
 use super::context::{member_manager, request, state, viewer};
-use super::errors::{ApiError, ApiResult};
+use super::errors::ApiResult;
 use super::ids::{self, Kind};
 use super::types::enums::Role;
-use super::types::{ApiTokenNode, OrganizationNode, UserError, UserErrorCode, UserNode};
-use crate::auth::password;
-use crate::services::accounts::{self, SESSION_TTL, SignUpFailure};
+use super::types::{ApiTokenNode, OrganizationNode, UserError, UserNode};
+use crate::services::Failure;
+use crate::services::accounts::{self, SignUpFailure};
+use crate::services::members;
+use crate::services::sessions::{self, LoginAttempt, LoginOrganization, Session};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{Duration, Utc};
-use entities::{TokenKind, api_token, membership, organization, user};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Input of `signUp`.
@@ -49,6 +48,15 @@ pub struct AuthPayload {
 }
 
 impl AuthPayload {
+    fn signed_in(session: Session) -> Self {
+        Self {
+            token: Some(session.token.expose_secret().to_owned()),
+            user: Some(UserNode(session.user)),
+            organization: Some(OrganizationNode(session.organization)),
+            user_errors: vec![],
+        }
+    }
+
     fn error(err: UserError) -> Self {
         Self {
             user_errors: vec![err],
@@ -143,94 +151,39 @@ impl AuthMutations {
             Err(SignUpFailure::User(err)) => return Ok(AuthPayload::error(err)),
             Err(SignUpFailure::Db(err)) => return Err(err.into()),
         };
-        let issued = accounts::issue_token(
-            &state.db,
-            account.user.id,
-            account.organization.id,
-            TokenKind::Session,
-            "session",
-            SESSION_TTL,
-        )
-        .await?;
-        Ok(AuthPayload {
-            token: Some(issued.token.expose_secret().to_owned()),
-            user: Some(UserNode(account.user)),
-            organization: Some(OrganizationNode(account.organization)),
-            user_errors: vec![],
-        })
+        let issued =
+            sessions::start_session(&state.db, account.user.id, account.organization.id).await?;
+        Ok(AuthPayload::signed_in(Session {
+            token: issued.token,
+            user: account.user,
+            organization: account.organization,
+        }))
     }
 
     /// Exchanges email and password for a session token. Repeated failures are slowed down.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
-        let state = state(ctx)?;
-        let address = request(ctx)
-            .map(|r| r.client_address.clone())
-            .unwrap_or_default();
-        let email = input.email.trim().to_lowercase();
-        if let Err(wait) = state.throttle.check(&email, &address) {
-            return Ok(AuthPayload::error(UserError::new(
-                None,
-                UserErrorCode::RateLimited,
-                format!(
-                    "too many failed logins; try again in {} s",
-                    wait.0.as_secs().max(1)
-                ),
-            )));
+        let organization = match &input.organization_id {
+            None => LoginOrganization::Home,
+            Some(id) => ids::decode(id, Kind::Organization)
+                .map_or(LoginOrganization::Unrecognised, LoginOrganization::Named),
+        };
+        let attempt = LoginAttempt {
+            email: &input.email,
+            password: SecretString::from(input.password),
+            organization,
+            client_address: request(ctx).map_or("", |r| r.client_address.as_str()),
+        };
+        match sessions::login(state(ctx)?, attempt).await {
+            Ok(session) => Ok(AuthPayload::signed_in(session)),
+            Err(Failure::User(err)) => Ok(AuthPayload::error(err)),
+            Err(Failure::Api(err)) => Err(err),
         }
-        let found = user::Entity::find_by_email(&email).one(&state.db).await?;
-        let ok = password::verify(
-            found.as_ref().map(|u| u.password_hash.clone()),
-            SecretString::from(input.password),
-        )
-        .await;
-        let home = match (&found, ok, &input.organization_id) {
-            (Some(user), true, None) => accounts::home_membership(&state.db, user.id).await?,
-            (Some(user), true, Some(org)) => match ids::decode(org, Kind::Organization) {
-                Ok(org) => {
-                    membership::Entity::find_for(org, user.id)
-                        .one(&state.db)
-                        .await?
-                }
-                Err(_) => None,
-            },
-            _ => None,
-        };
-        let (Some(user), Some(home)) = (found, home) else {
-            state.throttle.failed(&email, &address);
-            tracing::info!(client = %address, "failed login");
-            return Ok(AuthPayload::error(UserError::new(
-                None,
-                UserErrorCode::InvalidCredentials,
-                "wrong email or password",
-            )));
-        };
-        state.throttle.succeeded(&email);
-        let org = organization::Entity::find_by_id(home.organization_id)
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| ApiError::Internal("membership without organization".into()))?;
-        let issued = accounts::issue_token(
-            &state.db,
-            user.id,
-            org.id,
-            TokenKind::Session,
-            "session",
-            SESSION_TTL,
-        )
-        .await?;
-        Ok(AuthPayload {
-            token: Some(issued.token.expose_secret().to_owned()),
-            user: Some(UserNode(user)),
-            organization: Some(OrganizationNode(org)),
-            user_errors: vec![],
-        })
     }
 
     /// Revokes the token this request was made with.
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<LogoutPayload> {
         let viewer = viewer(ctx)?;
-        let state = state(ctx)?;
-        revoke(state, viewer.token_id).await?;
+        sessions::revoke(&state(ctx)?.db, viewer.token_id).await?;
         Ok(LogoutPayload {
             revoked: true,
             user_errors: vec![],
@@ -244,46 +197,21 @@ impl AuthMutations {
         input: CreateApiTokenInput,
     ) -> ApiResult<CreateApiTokenPayload> {
         let viewer = viewer(ctx)?;
-        // An API token must not mint longer-lived ones: that would defeat expiry and revocation.
-        if viewer.token_kind != TokenKind::Session {
-            return Err(ApiError::Forbidden(
-                "creating API tokens with an API token (log in instead)",
-            ));
+        let created =
+            sessions::create_api_token(&state(ctx)?.db, viewer, &input.name, input.expires_in_days)
+                .await;
+        match created {
+            Ok(issued) => Ok(CreateApiTokenPayload {
+                token: Some(issued.token.expose_secret().to_owned()),
+                api_token: Some(ApiTokenNode(issued.row)),
+                user_errors: vec![],
+            }),
+            Err(Failure::User(err)) => Ok(CreateApiTokenPayload {
+                user_errors: vec![err],
+                ..Default::default()
+            }),
+            Err(Failure::Api(err)) => Err(err),
         }
-        let state = state(ctx)?;
-        let name = input.name.trim();
-        let error = |field: &str, message: &str| CreateApiTokenPayload {
-            user_errors: vec![UserError::new(
-                Some(field),
-                UserErrorCode::InvalidInput,
-                message,
-            )],
-            ..Default::default()
-        };
-        if name.is_empty() || name.chars().count() > 100 {
-            return Ok(error("name", "the name must be 1 to 100 characters long"));
-        }
-        let days = input.expires_in_days.unwrap_or(90);
-        if !(1..=365).contains(&days) {
-            return Ok(error(
-                "expiresInDays",
-                "expiresInDays must be between 1 and 365",
-            ));
-        }
-        let issued = accounts::issue_token(
-            &state.db,
-            viewer.user_id,
-            viewer.organization_id,
-            TokenKind::Api,
-            name,
-            Duration::days(i64::from(days)),
-        )
-        .await?;
-        Ok(CreateApiTokenPayload {
-            token: Some(issued.token.expose_secret().to_owned()),
-            api_token: Some(ApiTokenNode(issued.row)),
-            user_errors: vec![],
-        })
     }
 
     /// Revokes one of the caller's tokens (owners may revoke any token of the organization).
@@ -293,15 +221,8 @@ impl AuthMutations {
         input: RevokeApiTokenInput,
     ) -> ApiResult<RevokeApiTokenPayload> {
         let viewer = viewer(ctx)?;
-        let state = state(ctx)?;
-        let uuid = ids::decode(&input.id, Kind::ApiToken)?;
-        let row = api_token::Entity::find_by_id(uuid)
-            .one(&state.db)
-            .await?
-            .filter(|t| t.organization_id == viewer.organization_id)
-            .filter(|t| t.user_id == viewer.user_id || viewer.can_manage_members())
-            .ok_or(ApiError::NotFound)?;
-        revoke(state, row.id).await?;
+        let id = ids::decode(&input.id, Kind::ApiToken)?;
+        sessions::revoke_api_token(&state(ctx)?.db, viewer, id).await?;
         Ok(RevokeApiTokenPayload {
             revoked_token_id: Some(input.id),
             user_errors: vec![],
@@ -315,61 +236,24 @@ impl AuthMutations {
         input: AddMemberInput,
     ) -> ApiResult<AddMemberPayload> {
         let viewer = member_manager(ctx)?;
-        let state = state(ctx)?;
-        let error = |field: Option<&str>, code, message: &str| AddMemberPayload {
-            user_errors: vec![UserError::new(field, code, message)],
-            ..Default::default()
-        };
-        let email = match accounts::parse_email(&input.email) {
-            Ok(email) => email,
-            Err(err) => {
-                return Ok(AddMemberPayload {
-                    user_errors: vec![err],
-                    ..Default::default()
-                });
-            }
-        };
-        let Some(user) = user::Entity::find_by_email(&email).one(&state.db).await? else {
-            return Ok(error(
-                Some("email"),
-                UserErrorCode::UserNotFound,
-                "no user has this email; they must sign up first",
-            ));
-        };
-        if membership::Entity::find_for(viewer.organization_id, user.id)
-            .one(&state.db)
-            .await?
-            .is_some()
-        {
-            return Ok(error(
-                Some("email"),
-                UserErrorCode::AlreadyMember,
-                "this user is already a member",
-            ));
-        }
-        accounts::add_membership(
-            &state.db,
+        let added = members::add(
+            &state(ctx)?.db,
             viewer.organization_id,
-            user.id,
+            &input.email,
             input.role.into(),
         )
-        .await?;
-        Ok(AddMemberPayload {
-            user: Some(UserNode(user)),
-            role: Some(input.role),
-            user_errors: vec![],
-        })
+        .await;
+        match added {
+            Ok(user) => Ok(AddMemberPayload {
+                user: Some(UserNode(user)),
+                role: Some(input.role),
+                user_errors: vec![],
+            }),
+            Err(Failure::User(err)) => Ok(AddMemberPayload {
+                user_errors: vec![err],
+                ..Default::default()
+            }),
+            Err(Failure::Api(err)) => Err(err),
+        }
     }
-}
-
-async fn revoke(state: &crate::state::AppState, token: uuid::Uuid) -> ApiResult<()> {
-    let Some(row) = api_token::Entity::find_by_id(token).one(&state.db).await? else {
-        return Err(ApiError::NotFound);
-    };
-    if row.revoked_at.is_none() {
-        let mut active: api_token::ActiveModel = row.into();
-        active.revoked_at = Set(Some(Utc::now()));
-        active.update(&state.db).await?;
-    }
-    Ok(())
 }

@@ -1,21 +1,20 @@
 //! Connection mutations: parse inputs into domain types, then hand over to the service.
 
 use super::context::{connection_manager, state};
-use super::errors::{ApiError, ApiResult};
+use super::errors::ApiResult;
 use super::ids::{self, Kind};
 use super::types::{ConnectionNode, UserError, UserErrorCode};
 use crate::auth::Viewer;
 use crate::services::connections::{self, EmailChange, Failure, NewConnection};
+use crate::services::linked_accounts;
 use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use entities::{Provider, SealContext, linked_account};
 use jobs::providers::Credential;
 use jobs::providers::azure::OrganizationUrl;
 use jobs::providers::bitbucket::WorkspaceId;
 use jobs::providers::github::InstallationId;
 use jobs::providers::gitlab::{GitlabGroup, GroupPath, InstanceUrl};
 use jobs::{AccessToken, AccountEmail, Scope};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Input of `createGitLabConnection`.
 #[derive(InputObject)]
@@ -270,27 +269,7 @@ impl ConnectionMutations {
             Ok(name) => name,
             Err(err) => return Ok(ConnectionPayload::invalid(err)),
         };
-        let account = linked_account::Entity::find()
-            .filter(linked_account::Column::UserId.eq(viewer.user_id))
-            .filter(linked_account::Column::Provider.eq(Provider::Github))
-            .one(&state.db)
-            .await?;
-        let token = match account {
-            Some(linked_account::Model {
-                id,
-                access_token: Some(sealed),
-                ..
-            }) => {
-                let context =
-                    SealContext::new(linked_account::SEAL_TABLE, id, linked_account::SEAL_COLUMN);
-                let opened = state.keyring.open(&sealed, context).map_err(|e| {
-                    ApiError::Internal(format!("linked account {id} does not open: {e}"))
-                })?;
-                Some(opened)
-            }
-            _ => None,
-        };
-        let Some(token) = token else {
+        let Some(token) = linked_accounts::github_token(state, viewer).await? else {
             return Ok(ConnectionPayload::invalid(UserError::new(
                 None,
                 UserErrorCode::AccountNotLinked,
@@ -299,10 +278,7 @@ impl ConnectionMutations {
         };
         let new = NewConnection {
             scope: Scope::Github(installation),
-            credential: Credential {
-                token: AccessToken::from_secret(token),
-                email: None,
-            },
+            credential: Credential { token, email: None },
             store_credential: false,
             name,
         };

@@ -10,7 +10,8 @@ use async_graphql::Context;
 pub struct RequestContext {
     /// The caller, when a valid bearer token was sent.
     pub viewer: Option<Viewer>,
-    /// The token as sent, for `logout`-style operations on the current session.
+    /// The caller's IP address as the TCP peer (no forwarding header is trusted), which keys the
+    /// login throttle; empty when unknown.
     pub client_address: String,
 }
 

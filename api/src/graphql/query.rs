@@ -9,11 +9,10 @@ use super::types::{
     ApiTokenNode, ConnectionNode, FindingNode, LinkedAccountNode, Node, OrganizationNode,
     RepositoryNode, UserNode, ViewerNode,
 };
-use crate::services::connections;
+use crate::services::repositories::{self, RepositoryFilter, SearchTerm};
+use crate::services::{accounts, connections, linked_accounts, members, sessions};
 use async_graphql::{Context, ID, Object};
-use entities::{api_token, finding, linked_account, membership, organization, repository, user};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 /// The root query.
 #[derive(Default)]
@@ -24,71 +23,40 @@ impl QueryRoot {
     /// The caller, their organization and role.
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<ViewerNode>> {
         let viewer = viewer(ctx)?;
-        let db = &state(ctx)?.db;
-        let user = user::Entity::find_by_id(viewer.user_id).one(db).await?;
-        let org = organization::Entity::find_by_id(viewer.organization_id)
-            .one(db)
-            .await?;
-        match (user, org) {
-            (Some(user), Some(org)) => Ok(Some(ViewerNode {
-                user: UserNode(user),
-                organization: OrganizationNode(org),
-                role: viewer.role.into(),
-            })),
-            _ => Err(ApiError::Unauthenticated),
-        }
+        let (user, organization) = accounts::profile(&state(ctx)?.db, viewer).await?;
+        Ok(Some(ViewerNode {
+            user: UserNode(user),
+            organization: OrganizationNode(organization),
+            role: viewer.role.into(),
+        }))
     }
 
     /// Any object by global id; another organization's ids answer NOT_FOUND.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let viewer = viewer(ctx)?;
-        let db = &state(ctx)?.db;
+        let state = state(ctx)?;
+        let db = &state.db;
         let (kind, uuid) = ids::decode_any(&id).ok_or(ApiError::NotFound)?;
-        let org = viewer.organization_id;
         let node = match kind {
             Kind::Connection => Node::Connection(ConnectionNode(
-                connections::find(state(ctx)?, viewer, uuid).await?,
+                connections::find(state, viewer, uuid).await?,
             )),
-            Kind::Repository => repository::Entity::find_in_org(org)
-                .filter(repository::Column::Id.eq(uuid))
-                .one(db)
-                .await?
-                .map(|r| Node::Repository(RepositoryNode(r)))
-                .ok_or(ApiError::NotFound)?,
-            Kind::Finding => finding::Entity::find_in_org(org)
-                .filter(finding::Column::Id.eq(uuid))
-                .one(db)
-                .await?
-                .map(|f| Node::Finding(FindingNode(f)))
-                .ok_or(ApiError::NotFound)?,
-            Kind::Organization if uuid == org => organization::Entity::find_by_id(uuid)
-                .one(db)
-                .await?
-                .map(|o| Node::Organization(OrganizationNode(o)))
-                .ok_or(ApiError::NotFound)?,
-            Kind::User => {
-                let member = membership::Entity::find_for(org, uuid).one(db).await?;
-                let found = match member {
-                    Some(_) => user::Entity::find_by_id(uuid).one(db).await?,
-                    None => None,
-                };
-                found
-                    .map(|u| Node::User(UserNode(u)))
-                    .ok_or(ApiError::NotFound)?
+            Kind::Repository => {
+                Node::Repository(RepositoryNode(repositories::find(db, viewer, uuid).await?))
             }
-            Kind::ApiToken => api_token::Entity::find_by_id(uuid)
-                .one(db)
-                .await?
-                .filter(|t| t.user_id == viewer.user_id && t.organization_id == org)
-                .map(|t| Node::ApiToken(ApiTokenNode(t)))
-                .ok_or(ApiError::NotFound)?,
-            Kind::LinkedAccount => linked_account::Entity::find_by_id(uuid)
-                .one(db)
-                .await?
-                .filter(|a| a.user_id == viewer.user_id)
-                .map(|a| Node::LinkedAccount(LinkedAccountNode(a)))
-                .ok_or(ApiError::NotFound)?,
-            Kind::Organization => return Err(ApiError::NotFound),
+            Kind::Finding => Node::Finding(FindingNode(
+                repositories::find_finding(db, viewer, uuid).await?,
+            )),
+            Kind::Organization => Node::Organization(OrganizationNode(
+                accounts::find_organization(db, viewer, uuid).await?,
+            )),
+            Kind::User => Node::User(UserNode(members::find_user(db, viewer, uuid).await?)),
+            Kind::ApiToken => {
+                Node::ApiToken(ApiTokenNode(sessions::find_token(db, viewer, uuid).await?))
+            }
+            Kind::LinkedAccount => Node::LinkedAccount(LinkedAccountNode(
+                linked_accounts::find(db, viewer, uuid).await?,
+            )),
         };
         Ok(Some(node))
     }
@@ -148,40 +116,20 @@ impl QueryRoot {
     ) -> ApiResult<Page<RepositoryNode>> {
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
-        let mut select = repository::Entity::find_in_org(viewer.organization_id);
-        if let Some(id) = connection_id {
-            let uuid = ids::decode(&id, Kind::Connection)?;
-            select = select.filter(repository::Column::ConnectionId.eq(uuid));
-        }
-        if let Some(s) = state_filter {
-            select =
-                select.filter(repository::Column::State.eq(entities::RepositoryState::from(s)));
-        }
-        if let Some(term) = search
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty())
-        {
-            if term.chars().count() > 200 {
-                return Err(ApiError::BadUserInput(
-                    "search is longer than 200 characters".into(),
-                ));
-            }
-            let escaped = term
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = format!("%{escaped}%");
-            select = select.filter(
-                Condition::all().add(
-                    Expr::expr(Func::lower(Expr::col(repository::Column::FullName)))
-                        .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-                ),
-            );
-        }
+        let filter = RepositoryFilter {
+            connection: connection_id
+                .map(|id| ids::decode(&id, Kind::Connection))
+                .transpose()?,
+            state: state_filter.map(Into::into),
+            search: match search {
+                Some(raw) => SearchTerm::parse(&raw)?,
+                None => None,
+            },
+        };
         paginate(
             &state(ctx)?.db,
-            select,
-            repository::Column::Id,
+            repositories::select(viewer, &filter),
+            entities::repository::Column::Id,
             args,
             |r| r.id,
             RepositoryNode,
@@ -193,35 +141,21 @@ impl QueryRoot {
     async fn repository(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<RepositoryNode>> {
         let viewer = viewer(ctx)?;
         let uuid = ids::decode(&id, Kind::Repository)?;
-        repository::Entity::find_in_org(viewer.organization_id)
-            .filter(repository::Column::Id.eq(uuid))
-            .one(&state(ctx)?.db)
-            .await?
-            .map(|r| Some(RepositoryNode(r)))
-            .ok_or(ApiError::NotFound)
+        let repository = repositories::find(&state(ctx)?.db, viewer, uuid).await?;
+        Ok(Some(RepositoryNode(repository)))
     }
 
     /// The caller's linked provider accounts.
     async fn linked_accounts(&self, ctx: &Context<'_>) -> ApiResult<Vec<LinkedAccountNode>> {
         let viewer = viewer(ctx)?;
-        let rows = linked_account::Entity::find()
-            .filter(linked_account::Column::UserId.eq(viewer.user_id))
-            .order_by_asc(linked_account::Column::Id)
-            .all(&state(ctx)?.db)
-            .await?;
+        let rows = linked_accounts::list(&state(ctx)?.db, viewer).await?;
         Ok(rows.into_iter().map(LinkedAccountNode).collect())
     }
 
     /// The caller's API tokens in this organization (never the secrets).
     async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiTokenNode>> {
         let viewer = viewer(ctx)?;
-        let rows = api_token::Entity::find()
-            .filter(api_token::Column::UserId.eq(viewer.user_id))
-            .filter(api_token::Column::OrganizationId.eq(viewer.organization_id))
-            .filter(api_token::Column::Kind.eq(entities::TokenKind::Api))
-            .order_by_asc(api_token::Column::Id)
-            .all(&state(ctx)?.db)
-            .await?;
+        let rows = sessions::api_tokens(&state(ctx)?.db, viewer).await?;
         Ok(rows.into_iter().map(ApiTokenNode).collect())
     }
 }

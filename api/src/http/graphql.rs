@@ -1,7 +1,9 @@
 //! GraphQL over HTTP, our own way (the stock responder breaks the spec): POST with JSON, GET for
 //! queries only (405 for mutations), the response type negotiated from `Accept`, request errors
-//! as 4xx under `application/graphql-response+json`, and size, depth, complexity and alias limits.
+//! as 4xx under `application/graphql-response+json`, bodies bounded in size and documents held to
+//! [`limits`](super::limits).
 
+use super::limits;
 use super::media::{ResponseType, is_json_utf8, negotiate, wants_html};
 use crate::auth::viewer;
 use crate::config::GraphqlLimits;
@@ -12,10 +14,8 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
-use async_graphql::{Positioned, Variables};
+use async_graphql::Variables;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
@@ -124,123 +124,6 @@ fn params_from_query_string(query_string: &str) -> Result<Params, String> {
     params_from_json(Value::Object(body))
 }
 
-/// Deepest nesting the parser is allowed to see: it recurses without a bound on nested values.
-const MAX_NESTING: usize = 64;
-
-/// The deepest nesting of `{`, `[` and `(` outside strings and comments; checked before parsing
-/// so a hostile document cannot exhaust the parser's stack.
-fn nesting_depth(query: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut chars = query.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' || c == '\r' {
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                let block = chars.peek() == Some(&'"');
-                if block {
-                    chars.next();
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        // Block string: runs to the next unescaped triple quote.
-                        let mut quotes = 0;
-                        while let Some(c) = chars.next() {
-                            match c {
-                                '\\' => {
-                                    chars.next();
-                                    quotes = 0;
-                                }
-                                '"' => {
-                                    quotes += 1;
-                                    if quotes == 3 {
-                                        break;
-                                    }
-                                }
-                                _ => quotes = 0,
-                            }
-                        }
-                    }
-                    // `""` is an empty string.
-                    continue;
-                }
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' | '\n' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '{' | '[' | '(' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            '}' | ']' | ')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
-fn count_aliases(document: &ExecutableDocument) -> usize {
-    fn walk(set: &Positioned<SelectionSet>) -> usize {
-        set.node
-            .items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(field) => {
-                    usize::from(field.node.alias.is_some()) + walk(&field.node.selection_set)
-                }
-                Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let operations: usize = match &document.operations {
-        DocumentOperations::Single(op) => walk(&op.node.selection_set),
-        DocumentOperations::Multiple(ops) => {
-            ops.values().map(|op| walk(&op.node.selection_set)).sum()
-        }
-    };
-    operations
-        + document
-            .fragments
-            .values()
-            .map(|f| walk(&f.node.selection_set))
-            .sum::<usize>()
-}
-
-/// Whether the document asks for `__schema` or `__type` (refused when introspection is off,
-/// rather than silently answering null).
-fn uses_introspection(document: &ExecutableDocument) -> bool {
-    fn walk(set: &Positioned<SelectionSet>) -> bool {
-        set.node.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                matches!(field.node.name.node.as_str(), "__schema" | "__type")
-                    || walk(&field.node.selection_set)
-            }
-            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set),
-            Selection::FragmentSpread(_) => false,
-        })
-    }
-    let in_operations = match &document.operations {
-        DocumentOperations::Single(op) => walk(&op.node.selection_set),
-        DocumentOperations::Multiple(ops) => ops.values().any(|op| walk(&op.node.selection_set)),
-    };
-    in_operations
-        || document
-            .fragments
-            .values()
-            .any(|f| walk(&f.node.selection_set))
-}
-
 fn selected_operation(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
     match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
@@ -333,28 +216,12 @@ async fn execute(
     params: Params,
     is_get: bool,
 ) -> HttpResponse {
-    if nesting_depth(&params.query) > MAX_NESTING {
-        let message = format!("the document nests deeper than {MAX_NESTING} levels");
-        return request_error(response_type, StatusCode::BAD_REQUEST, &message);
-    }
-    let document = match async_graphql::parser::parse_query(&params.query) {
+    let document = match limits::parse_within(&params.query, &endpoint.limits) {
         Ok(document) => document,
-        Err(err) => return request_error(response_type, StatusCode::BAD_REQUEST, &err.to_string()),
+        Err(refused) => {
+            return request_error(response_type, StatusCode::BAD_REQUEST, &refused.to_string());
+        }
     };
-    if count_aliases(&document) > endpoint.limits.max_aliases {
-        let message = format!(
-            "the document uses more than {} aliases",
-            endpoint.limits.max_aliases
-        );
-        return request_error(response_type, StatusCode::BAD_REQUEST, &message);
-    }
-    if !endpoint.limits.introspection && uses_introspection(&document) {
-        return request_error(
-            response_type,
-            StatusCode::BAD_REQUEST,
-            "introspection is disabled on this server",
-        );
-    }
     if is_get
         && let Some(ty) = selected_operation(&document, params.operation_name.as_deref())
         && ty != OperationType::Query
@@ -449,42 +316,6 @@ mod tests {
         }
         assert!(params_from_query_string("query=%7Ba%7D&variables=%7B%22x%22%3A1%7D").is_ok());
         assert!(params_from_query_string("query=%7Ba%7D&variables=nope").is_err());
-    }
-
-    #[test]
-    fn nesting_is_measured_outside_strings_and_comments() {
-        assert_eq!(nesting_depth("{ a { b(x: [[1]]) } }"), 5);
-        assert_eq!(nesting_depth("{ a(s: \"{{{[[[\") # {{{{\n }"), 2);
-        assert_eq!(nesting_depth("{ a(s: \"\"\"{{{ \\\"\"\" {{\"\"\") }"), 2);
-        let hostile = format!(
-            "{{ __typename(a: {}1{}) }}",
-            "[".repeat(100_000),
-            "]".repeat(100_000)
-        );
-        assert!(nesting_depth(&hostile) > MAX_NESTING);
-    }
-
-    #[test]
-    fn aliases_are_counted_everywhere() {
-        let doc = async_graphql::parser::parse_query(
-            "query { a: x { b: y } ...F ... on Q { c: z } } fragment F on Q { d: w }",
-        )
-        .unwrap();
-        assert_eq!(count_aliases(&doc), 4);
-    }
-
-    #[test]
-    fn introspection_is_found_in_operations_and_fragments() {
-        let parse = |q| async_graphql::parser::parse_query(q).unwrap();
-        assert!(uses_introspection(&parse(
-            "{ __schema { types { name } } }"
-        )));
-        assert!(uses_introspection(&parse(
-            "{ ...F } fragment F on Query { __type(name: \"X\") { name } }"
-        )));
-        assert!(!uses_introspection(&parse(
-            "{ __typename viewer { role } }"
-        )));
     }
 
     #[test]

@@ -1,58 +1,20 @@
-//! Sign-up, login, tokens and memberships.
+//! Accounts: signing up (a user who owns a new organization), and the caller's own user and
+//! organization.
 
-use crate::auth::{password, token};
+use super::members::add_membership;
+use crate::auth::{Viewer, password};
+use crate::graphql::errors::ApiError;
 use crate::graphql::types::{UserError, UserErrorCode};
-use chrono::{Duration, Utc};
-use entities::{Role, TokenKind, api_token, membership, organization, user};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryOrder, Set,
-    TransactionTrait,
-};
+use chrono::Utc;
+use entities::{Role, organization, user};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, Set, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-/// How long a login session lasts.
-pub const SESSION_TTL: Duration = Duration::days(30);
 /// Shortest password accepted (NIST SP 800-63B).
 pub const MIN_PASSWORD: usize = 8;
 /// Longest password accepted (argon2 cost is bounded by the input size).
 pub const MAX_PASSWORD: usize = 256;
-
-/// A freshly issued bearer token: the secret (shown once) and its row.
-pub struct Issued {
-    /// The token to hand to the client.
-    pub token: SecretString,
-    /// Its stored metadata.
-    pub row: api_token::Model,
-}
-
-/// Issues a token for `user` acting in `organization`.
-pub async fn issue_token<C: ConnectionTrait>(
-    db: &C,
-    user: Uuid,
-    organization: Uuid,
-    kind: TokenKind,
-    name: &str,
-    ttl: Duration,
-) -> Result<Issued, DbErr> {
-    let (token, digest) = token::generate();
-    let now = Utc::now();
-    let row = api_token::ActiveModel {
-        id: Set(entities::new_id()),
-        organization_id: Set(organization),
-        user_id: Set(user),
-        kind: Set(kind),
-        name: Set(name.to_owned()),
-        token_hash: Set(digest),
-        created_at: Set(now),
-        expires_at: Set(now + ttl),
-        revoked_at: Set(None),
-        last_used_at: Set(None),
-    }
-    .insert(db)
-    .await?;
-    Ok(Issued { token, row })
-}
 
 /// Normalises and checks an email address.
 pub fn parse_email(raw: &str) -> Result<String, UserError> {
@@ -160,35 +122,32 @@ pub async fn create_account(
     Ok(NewAccount { user, organization })
 }
 
-/// Adds `user` to `organization` with `role`.
-pub async fn add_membership<C: ConnectionTrait>(
-    db: &C,
-    organization: Uuid,
-    user: Uuid,
-    role: Role,
-) -> Result<membership::Model, DbErr> {
-    membership::ActiveModel {
-        id: Set(entities::new_id()),
-        organization_id: Set(organization),
-        user_id: Set(user),
-        role: Set(role),
-        created_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await
+/// The caller's user and organization; UNAUTHENTICATED when either is gone (a token that
+/// outlived its user or organization).
+pub async fn profile(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+) -> Result<(user::Model, organization::Model), ApiError> {
+    let user = user::Entity::find_by_id(viewer.user_id).one(db).await?;
+    let organization = organization::Entity::find_by_id(viewer.organization_id)
+        .one(db)
+        .await?;
+    user.zip(organization).ok_or(ApiError::Unauthenticated)
 }
 
-/// The organization a login acts in: the user's oldest membership.
-pub async fn home_membership(
+/// The viewer's own organization by id, or NOT_FOUND (other organizations are not visible).
+pub async fn find_organization(
     db: &DatabaseConnection,
-    user: Uuid,
-) -> Result<Option<membership::Model>, DbErr> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user))
-        .order_by_asc(membership::Column::CreatedAt)
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<organization::Model, ApiError> {
+    if id != viewer.organization_id {
+        return Err(ApiError::NotFound);
+    }
+    organization::Entity::find_by_id(id)
         .one(db)
-        .await
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// Whether a database error is a unique-constraint violation.

@@ -18,4 +18,5 @@ mod graphql_http;
 mod providers;
 mod schema;
 mod secrets;
+mod sqlite_with_redis;
 mod tenancy;

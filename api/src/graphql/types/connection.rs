@@ -7,11 +7,11 @@ use crate::graphql::errors::{ApiError, ApiResult};
 use crate::graphql::ids::{Kind, encode};
 use crate::graphql::loaders::RepositoryCountLoader;
 use crate::graphql::pagination::{Page, PageArgs, paginate};
+use crate::services::repositories::{self, RepositoryFilter};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entities::{connection, repository};
-use sea_orm::{ColumnTrait, QueryFilter};
 
 /// One provider scope and its credential (never exposed, only its hint).
 pub struct ConnectionNode(pub connection::Model);
@@ -95,11 +95,13 @@ impl ConnectionNode {
     ) -> ApiResult<Page<RepositoryNode>> {
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
-        let select = repository::Entity::find_in_org(viewer.organization_id)
-            .filter(repository::Column::ConnectionId.eq(self.0.id));
+        let filter = RepositoryFilter {
+            connection: Some(self.0.id),
+            ..RepositoryFilter::default()
+        };
         paginate(
             &state(ctx)?.db,
-            select,
+            repositories::select(viewer, &filter),
             repository::Column::Id,
             args,
             |r| r.id,

@@ -8,11 +8,11 @@ use crate::graphql::errors::{ApiError, ApiResult};
 use crate::graphql::ids::{Kind, encode};
 use crate::graphql::loaders::ConnectionLoader;
 use crate::graphql::pagination::{Page, PageArgs, paginate};
+use crate::services::repositories;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entities::{finding, repository};
-use sea_orm::{ColumnTrait, QueryFilter};
 
 /// A repository, identified by its provider's stable id.
 pub struct RepositoryNode(pub repository::Model);
@@ -125,11 +125,9 @@ impl RepositoryNode {
     ) -> ApiResult<Page<FindingNode>> {
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
-        let select = finding::Entity::find_in_org(viewer.organization_id)
-            .filter(finding::Column::RepositoryId.eq(self.0.id));
         paginate(
             &state(ctx)?.db,
-            select,
+            repositories::findings_of(viewer, self.0.id),
             finding::Column::Id,
             args,
             |f| f.id,
