@@ -12,7 +12,6 @@ use super::types::{
 use crate::services::repositories::{self, RepositoryFilter, SearchTerm};
 use crate::services::{accounts, connections, linked_accounts, members, sessions};
 use async_graphql::{Context, ID, Object};
-use sea_orm::{ColumnTrait, QueryFilter};
 
 /// The root query.
 #[derive(Default)]
@@ -71,21 +70,16 @@ impl QueryRoot {
         provider: Option<Provider>,
         status: Option<ConnectionStatus>,
     ) -> ApiResult<Page<ConnectionNode>> {
-        use entities::connection;
         let viewer = viewer(ctx)?;
         let args = PageArgs::parse(first, after)?;
-        let mut select = connection::Entity::find_in_org(viewer.organization_id);
-        if let Some(p) = provider {
-            select = select.filter(connection::Column::Provider.eq(entities::Provider::from(p)));
-        }
-        if let Some(s) = status {
-            select =
-                select.filter(connection::Column::Status.eq(entities::ConnectionStatus::from(s)));
-        }
+        let filter = connections::ConnectionFilter {
+            provider: provider.map(Into::into),
+            status: status.map(Into::into),
+        };
         paginate(
             &state(ctx)?.db,
-            select,
-            connection::Column::Id,
+            connections::select(viewer, filter),
+            entities::connection::Column::Id,
             args,
             |c| c.id,
             ConnectionNode,

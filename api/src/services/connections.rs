@@ -1,6 +1,7 @@
 //! Creating, re-crediting, syncing and deleting connections. Creation checks the scope and the
 //! credential live before anything is stored; deletion detaches repositories, never deletes them.
 
+use super::Failure;
 use super::accounts::is_unique_violation;
 use crate::auth::Viewer;
 use crate::graphql::errors::ApiError;
@@ -14,28 +15,10 @@ use jobs::queue::Trigger;
 use jobs::scheduler::claim;
 use jobs::{AccessToken, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+};
 use uuid::Uuid;
-
-/// A mutation's outcome: a user error to report, or an API error to raise.
-pub enum Failure {
-    /// Expected, reported in `userErrors`.
-    User(UserError),
-    /// Unexpected or not permitted, raised as a GraphQL error.
-    Api(ApiError),
-}
-
-impl From<sea_orm::DbErr> for Failure {
-    fn from(err: sea_orm::DbErr) -> Self {
-        Self::Api(err.into())
-    }
-}
-
-impl From<UserError> for Failure {
-    fn from(err: UserError) -> Self {
-        Self::User(err)
-    }
-}
 
 /// A connection to create, already parsed.
 pub struct NewConnection {
@@ -199,6 +182,27 @@ pub async fn create(
         "connection created"
     );
     Ok(inserted)
+}
+
+/// Which of the organization's connections a listing shows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnectionFilter {
+    /// Only this provider's.
+    pub provider: Option<Provider>,
+    /// Only those in this status.
+    pub status: Option<ConnectionStatus>,
+}
+
+/// The viewer's organization's connections matching `filter`, as a query to paginate.
+pub fn select(viewer: &Viewer, filter: ConnectionFilter) -> Select<connection::Entity> {
+    let mut select = connection::Entity::find_in_org(viewer.organization_id);
+    if let Some(provider) = filter.provider {
+        select = select.filter(connection::Column::Provider.eq(provider));
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(connection::Column::Status.eq(status));
+    }
+    select
 }
 
 /// One connection of the viewer's organization, or NOT_FOUND.

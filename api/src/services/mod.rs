@@ -9,9 +9,27 @@ pub mod repositories;
 pub mod sessions;
 
 use crate::graphql::errors::ApiError;
+use crate::graphql::types::UserError;
 
-// Written for connections first; every service that can fail with a user error uses it.
-pub use connections::Failure;
+/// A mutation's outcome: a user error to report, or an API error to raise.
+pub enum Failure {
+    /// Expected, reported in `userErrors`.
+    User(UserError),
+    /// Unexpected or not permitted, raised as a GraphQL error.
+    Api(ApiError),
+}
+
+impl From<sea_orm::DbErr> for Failure {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Api(err.into())
+    }
+}
+
+impl From<UserError> for Failure {
+    fn from(err: UserError) -> Self {
+        Self::User(err)
+    }
+}
 
 impl From<ApiError> for Failure {
     fn from(err: ApiError) -> Self {
