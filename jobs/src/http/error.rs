@@ -30,6 +30,17 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// A 404 on a listing means the scope itself is gone (or invisible): say which one.
+    pub(crate) fn scope_gone(self, scope: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::NotFound(_) => Self::NotFound(format!(
+                "{} no longer exists or the token cannot see it",
+                scope()
+            )),
+            other => other,
+        }
+    }
+
     /// Describes a transport failure without echoing anything secret (reqwest never puts
     /// headers in its errors, and tokens only ever travel in headers).
     pub(crate) fn transport(host: &str, err: &reqwest::Error) -> Self {

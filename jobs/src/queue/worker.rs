@@ -48,31 +48,26 @@ impl Queues {
                         stop.cancelled().await;
                         Ok::<(), std::io::Error>(())
                     };
+                    // The same worker over either backend (their types differ, the code does not).
+                    macro_rules! run {
+                        ($storages:expr) => {
+                            match pick($storages, key) {
+                                Ok(storage) => WorkerBuilder::new(worker)
+                                    .backend(storage.clone().poll_with_interval(POLL))
+                                    .data(context.clone())
+                                    .concurrency(concurrency)
+                                    .on_event(log_worker_event)
+                                    .build(handle)
+                                    .run_until(signal)
+                                    .await
+                                    .map_err(|e| e.to_string()),
+                                Err(e) => Err(e.to_string()),
+                            }
+                        };
+                    }
                     let result = match &storages {
-                        Storages::Sqlite(all) => match pick(all, key) {
-                            Ok(storage) => WorkerBuilder::new(worker)
-                                .backend(storage.clone().poll_with_interval(POLL))
-                                .data(context.clone())
-                                .concurrency(concurrency)
-                                .on_event(log_worker_event)
-                                .build(handle)
-                                .run_until(signal)
-                                .await
-                                .map_err(|e| e.to_string()),
-                            Err(e) => Err(e.to_string()),
-                        },
-                        Storages::Redis(all) => match pick(all, key) {
-                            Ok(storage) => WorkerBuilder::new(worker)
-                                .backend(storage.clone().poll_with_interval(POLL))
-                                .data(context.clone())
-                                .concurrency(concurrency)
-                                .on_event(log_worker_event)
-                                .build(handle)
-                                .run_until(signal)
-                                .await
-                                .map_err(|e| e.to_string()),
-                            Err(e) => Err(e.to_string()),
-                        },
+                        Storages::Sqlite(all) => run!(all),
+                        Storages::Redis(all) => run!(all),
                     };
                     if let Err(error) = result {
                         restarts += 1;

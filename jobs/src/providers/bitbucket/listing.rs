@@ -126,13 +126,11 @@ impl PagedSource for WorkspaceLister<'_> {
             }
         };
         let request = self.bitbucket.get(&url, self.credential);
-        let (listing, _): (Listing, _) = self.http.json(request).await.map_err(|e| match e {
-            FetchError::NotFound(_) => FetchError::NotFound(format!(
-                "workspace {:?} no longer exists or the token cannot see it",
-                self.workspace.as_str()
-            )),
-            other => other,
-        })?;
+        let (listing, _): (Listing, _) = self
+            .http
+            .json(request)
+            .await
+            .map_err(|e| e.scope_gone(|| format!("workspace {:?}", self.workspace.as_str())))?;
         Ok(Page {
             items: listing.values,
             total_pages: listing.size.map(|size| size.div_ceil(PAGELEN)),

@@ -105,12 +105,11 @@ impl PagedSource for GroupLister<'_> {
         let request = self
             .gitlab
             .get(self.scope.instance.as_ref(), &path, self.credential);
-        let (items, headers) = self.http.json(request).await.map_err(|e| match e {
-            FetchError::NotFound(_) => FetchError::NotFound(format!(
-                "group {group:?} no longer exists or the token cannot see it"
-            )),
-            other => other,
-        })?;
+        let (items, headers) = self
+            .http
+            .json(request)
+            .await
+            .map_err(|e| e.scope_gone(|| format!("group {group:?}")))?;
         Ok(Page {
             items,
             total_pages: header_number(&headers, "x-total-pages"),
