@@ -2,6 +2,7 @@
 //! and PostgreSQL databases, provider APIs faked with wiremock over loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod app_logs;
 mod helpers;
 
 mod auth;
