@@ -1,5 +1,5 @@
-//! Spawns Tether on a random port over a fresh database (SQLite file or PostgreSQL database),
-//! and talks GraphQL to it.
+//! Spawns Tether on a random port, on a thread of its own, over a fresh database (an SQLite file,
+//! or a PostgreSQL database beside Redis) and its own queue namespace, and talks GraphQL to it.
 
 use crate::app_logs::{self, AppLogs};
 use actix_web::rt::System;
@@ -102,7 +102,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Raw settings for a test: random port, fresh database, a key file in a temp directory.
+/// Raw settings for a test: random port, fresh database (created here for PostgreSQL), its own
+/// queue namespace, a key file in a temp directory.
 async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings, Option<String>) {
     let mut raw = RawSettings {
         listen: "127.0.0.1:0".into(),
@@ -134,7 +135,7 @@ async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings,
                 .await
                 .expect("create the test database");
             raw.database_url = format!("{}/{name}", postgres_admin_url());
-            // Production pairs PostgreSQL with Redis queues; each test gets its own namespace.
+            // Production pairs PostgreSQL with Redis queues, under the test's own namespace above.
             raw.redis_url = Some(redis_url());
             Some(name)
         }
