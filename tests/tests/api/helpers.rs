@@ -212,8 +212,8 @@ async fn start(settings: Settings, workers: bool, logs: AppLogs) -> (u16, AppSta
             match built {
                 Ok(app) => {
                     let _ = ready.send(Ok((app.port(), app.state().clone(), system)));
-                    runner.block_on(async { actix_web::rt::spawn(app.run_until_stopped()) });
-                    // Returns once `Running::stop` stops the System.
+                    // Detached: the server runs until `Running::stop` stops the System.
+                    drop(runner.runtime().spawn(app.run_until_stopped()));
                     let _ = runner.run();
                 }
                 Err(e) => {
