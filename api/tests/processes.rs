@@ -10,7 +10,8 @@ use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tests::eventually;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -191,14 +192,6 @@ async fn fake_gitlab(server: &MockServer, page_delay: Duration) {
     }
 }
 
-async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_worker_processes_never_run_one_connections_discovery_at_once() {
     let shared = Shared::new(Duration::from_millis(400)).await;
@@ -209,22 +202,24 @@ async fn two_worker_processes_never_run_one_connections_discovery_at_once() {
     let state = api::startup::build_state(&settings, false).await.unwrap();
     let conn = connection::Entity::find().one(&db).await.unwrap().unwrap();
     // A request every 300 ms for 6 s: some arrive while a run holds the connection (and must
-    // not start a second one), others after it finished (and start the next one).
+    // not start a second one), others after it finished (and start the next one). The interval
+    // paces the load; nothing is awaited here.
+    let mut every = tokio::time::interval(Duration::from_millis(300));
     for _ in 0..20 {
+        every.tick().await;
         state
             .queues
             .discover(conn.provider, conn.id, jobs::queue::Trigger::Manual, None)
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    wait_for("every run to finish", Duration::from_secs(60), async || {
+    eventually("every run to finish", Duration::from_secs(60), async || {
         let runs = discovery_run::Entity::find().all(&db).await.unwrap();
         runs.len() >= 2 && runs.iter().all(|r| r.finished_at.is_some())
     })
     .await;
-    // Let anything still queued finish.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A request still queued may start one more run before the kill; holding the lease, it is
+    // the latest run, so it is the only one the kill can leave unfinished.
     for worker in &mut workers {
         let _ = worker.kill();
         let _ = worker.wait();
@@ -232,7 +227,9 @@ async fn two_worker_processes_never_run_one_connections_discovery_at_once() {
     let mut runs: Vec<_> = discovery_run::Entity::find().all(&db).await.unwrap();
     runs.sort_by_key(|r| r.started_at);
     for pair in runs.windows(2) {
-        let first_end = pair[0].finished_at.expect("every run finished");
+        let first_end = pair[0]
+            .finished_at
+            .expect("every run but the latest finished");
         assert!(
             pair[1].started_at >= first_end,
             "runs overlap: {:?} and {:?}",
@@ -251,13 +248,14 @@ async fn a_killed_worker_s_discovery_is_picked_up_again_without_duplicates() {
     let shared = Shared::new(Duration::from_secs(3)).await;
     let mut first = shared.worker();
     let (db, conn_id, _, _) = shared.connect().await;
-    wait_for(
-        "the first run to start",
+    // Killed once the first page is written and while the next three (3 s each) are on the
+    // way: the run that takes over meets rows it must not write twice.
+    eventually(
+        "the first run to write its first page",
         Duration::from_secs(30),
-        async || discovery_run::Entity::find().count(&db).await.unwrap() >= 1,
+        async || repository::Entity::find().count(&db).await.unwrap() > 0,
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
     first.kill().unwrap();
     first.wait().unwrap();
     let written_before = repository::Entity::find().count(&db).await.unwrap();
@@ -267,7 +265,7 @@ async fn a_killed_worker_s_discovery_is_picked_up_again_without_duplicates() {
     );
 
     let mut second = shared.worker();
-    wait_for(
+    eventually(
         "a successful run after the crash",
         Duration::from_secs(120),
         async || {

@@ -404,6 +404,13 @@ async fn an_injected_429_answers_retry_after_and_exhausted_headers_then_recovers
         let response = client.get(&url).bearer_auth(&token).send().await.unwrap();
         assert_eq!(response.status().as_u16(), expected);
     }
+    let stats: Value = reqwest::get(format!("{}/_fake/stats", host.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["faults_served"], 3, "{stats}");
 }
 
 #[tokio::test]
@@ -542,6 +549,7 @@ async fn stats_count_requests_per_endpoint_and_latency_delays_each_answer() {
     assert_eq!(stats["requests"], 2);
     assert_eq!(stats["by_endpoint"]["gitlab.projects"], 1);
     assert_eq!(stats["by_endpoint"]["gitlab.group"], 1);
+    assert_eq!(stats["faults_served"], 0);
     reqwest::Client::new()
         .post(format!("{}/_fake/reset-stats", host.url()))
         .send()

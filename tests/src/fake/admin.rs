@@ -1,5 +1,5 @@
 //! The admin API under `/_fake/`: shape scopes, change repositories, revoke tokens, inject
-//! faults, read request counters.
+//! faults, read request and served-fault counters.
 
 use super::server::Shared;
 use super::state::{Fault, Provider, RepoInfo, State, Target};
@@ -143,6 +143,7 @@ async fn stats(shared: web::Data<Shared>) -> HttpResponse {
 }
 
 async fn reset_stats(shared: web::Data<Shared>) -> HttpResponse {
-    lock(&shared).reset_stats();
-    HttpResponse::Ok().json(json!({ "requests": 0 }))
+    let mut state = lock(&shared);
+    state.reset_stats();
+    HttpResponse::Ok().json(state.stats())
 }

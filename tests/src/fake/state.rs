@@ -242,6 +242,10 @@ pub struct Stats {
     pub requests: u64,
     /// Requests per endpoint label, e.g. `gitlab.projects`.
     pub by_endpoint: BTreeMap<String, u64>,
+    /// Requests answered by an injected fault instead of their normal response: a test that
+    /// injects one can tell it fired.
+    #[serde(default)]
+    pub faults_served: u64,
 }
 
 /// What a mutation did to a repository.
@@ -467,12 +471,14 @@ impl State {
         }
     }
 
-    /// The fault this request must answer, if any (consumes one of its count).
+    /// The fault this request must answer, if any (consumes one of its count and counts it as
+    /// served).
     pub fn take_fault(&mut self, path_and_query: &str) -> Option<Fault> {
         let at = self
             .faults
             .iter()
             .position(|f| path_and_query.contains(&f.path_contains))?;
+        self.stats.faults_served += 1;
         let fault = self.faults[at].clone();
         self.faults[at].count -= 1;
         if self.faults[at].count == 0 {
@@ -594,6 +600,23 @@ mod tests {
             .unwrap();
         assert_eq!(s.scope(Provider::Github, "1").repos.len(), 1);
         assert_eq!(s.locate(Provider::Github, moved.id).unwrap().0.name, "2");
+    }
+
+    #[test]
+    fn a_fault_answers_as_many_requests_as_its_count_and_each_is_counted() {
+        let mut s = State::new(1);
+        s.inject(Fault {
+            path_contains: "page=2".into(),
+            status: 502,
+            count: 2,
+            retry_after: None,
+        });
+        assert!(s.take_fault("/projects?page=1").is_none());
+        assert_eq!(s.stats().faults_served, 0);
+        assert!(s.take_fault("/projects?page=2").is_some());
+        assert!(s.take_fault("/projects?page=2").is_some());
+        assert!(s.take_fault("/projects?page=2").is_none());
+        assert_eq!(s.stats().faults_served, 2);
     }
 
     #[test]

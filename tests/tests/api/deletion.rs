@@ -1,9 +1,12 @@
 //! Deleting a connection keeps its repositories (DETACHED, scanning off) and their findings;
 //! connecting the same scope again re-attaches them.
+//!
+//! The apps here run no job workers: the repositories are fixtures, and a discovery running
+//! meanwhile would race the assertions over them and their connection.
 
 use crate::connections_gitlab::CREATE_GITLAB;
 use crate::fixtures;
-use crate::helpers::{Backend, spawn_api_only, spawn_app_with};
+use crate::helpers::{Backend, spawn_api_only};
 use crate::on_both_backends;
 use crate::providers::*;
 use entities::{Provider, RepositoryState};
@@ -21,7 +24,7 @@ async fn deleting_a_connection_keeps_repositories_and_findings_and_re_adding_rea
 ) {
     let gitlab = healthy_gitlab().await;
     let uri = gitlab.uri();
-    let app = spawn_app_with(backend, move |raw| raw.gitlab_url = uri).await;
+    let app = spawn_api_only(backend, move |raw| raw.gitlab_url = uri).await;
     let owner = app.owner().await;
     let input = json!({"input": {"groupPath": "ghost/mygroup", "token": GITLAB_TOKEN}});
     let created = app
@@ -134,7 +137,7 @@ async fn deleting_a_connection_keeps_repositories_and_findings_and_re_adding_rea
 async fn repositories_paginate_with_cursors_and_filter(backend: Backend) {
     let gitlab = healthy_gitlab().await;
     let uri = gitlab.uri();
-    let app = spawn_app_with(backend, move |raw| raw.gitlab_url = uri).await;
+    let app = spawn_api_only(backend, move |raw| raw.gitlab_url = uri).await;
     let owner = app.owner().await;
     let created = app
         .graphql(

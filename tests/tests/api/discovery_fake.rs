@@ -173,7 +173,8 @@ async fn each_provider_discovers_renames_removes_retries_and_reschedules(backend
         assert_eq!(gone.len(), 1);
         assert_eq!(gone[0].name, removed.name, "{kind:?}");
 
-        // A burst of 5xx is retried.
+        // A burst of 5xx is retried: both were served, and the run still saw every repository.
+        fake.reset_stats();
         fake.inject_fault(Fault {
             path_contains: kind.mid_listing().into(),
             status: 502,
@@ -181,9 +182,15 @@ async fn each_provider_discovers_renames_removes_retries_and_reschedules(backend
             retry_after: None,
         });
         let retried = discover(&app, &conn).await;
-        assert_eq!(retried.outcome, DiscoveryOutcome::Succeeded, "{kind:?}");
+        assert_eq!(fake.stats().faults_served, 2, "{kind:?}: the 502s fired");
+        assert_eq!(
+            (retried.outcome, retried.counters.gone),
+            (DiscoveryOutcome::Succeeded, 0),
+            "{kind:?} {retried:?}"
+        );
 
         // A 429 in the middle of the listing: nothing gone, due again at the reset.
+        fake.reset_stats();
         fake.inject_fault(Fault {
             path_contains: kind.mid_listing().into(),
             status: 429,
@@ -191,6 +198,7 @@ async fn each_provider_discovers_renames_removes_retries_and_reschedules(backend
             retry_after: Some(600),
         });
         let limited = discover(&app, &conn).await;
+        assert_eq!(fake.stats().faults_served, 1, "{kind:?}: the 429 fired");
         assert_eq!(
             (limited.outcome, limited.counters.gone),
             (DiscoveryOutcome::Partial, 0),
@@ -383,7 +391,12 @@ async fn azure_without_the_organization_listing_goes_project_by_project(backend:
         (DiscoveryOutcome::Succeeded, repos as i64),
         "{report:?}"
     );
-    let by_endpoint = fake.stats().by_endpoint;
+    let stats = fake.stats();
+    assert_eq!(
+        stats.faults_served, 1,
+        "the organization listing was refused"
+    );
+    let by_endpoint = stats.by_endpoint;
     assert_eq!(
         by_endpoint.get("azure.projects").copied(),
         Some(2),

@@ -13,6 +13,8 @@ use entities::{
 use jobs::discovery::Outcome;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
+use std::time::Duration;
+use tests::eventually;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -282,6 +284,8 @@ async fn a_rate_limited_run_completes_once_the_limit_has_passed(backend: Backend
         "due again at the reset"
     );
 
+    // Not a wait for something to happen: the reset is a wall-clock instant the app announced,
+    // and this run must start after it, so time itself has to pass.
     tokio::time::sleep(wait.to_std().unwrap()).await;
     let later = discover(&app, &conn).await;
     assert_eq!(
@@ -355,7 +359,7 @@ async fn only_one_discovery_of_a_connection_runs_at_a_time(backend: Backend) {
             ResponseTemplate::new(200)
                 .set_body_json(Value::Array(projects(100)))
                 .insert_header("x-total-pages", "1")
-                .set_delay(std::time::Duration::from_millis(500)),
+                .set_delay(Duration::from_millis(500)),
         )
         .with_priority(1)
         .mount(&gitlab)
@@ -397,20 +401,18 @@ async fn repositories_appear_after_creating_a_connection(backend: Backend) {
         .to_owned();
     let query = "query($id: ID!) { connection(id: $id) { status repositoryCount lastDiscoveredAt }
                   repositories(first: 1) { totalCount edges { node { fullName state } } } }";
-    let started = std::time::Instant::now();
-    let body = loop {
-        let body = app
-            .graphql(Some(&owner.token), query, json!({"id": id}))
-            .await;
-        if body["data"]["connection"]["status"] == "ACTIVE" {
-            break body;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no discovery: {body}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let mut body = json!(null);
+    eventually(
+        "the connection to be discovered (ACTIVE)",
+        Duration::from_secs(20),
+        async || {
+            body = app
+                .graphql(Some(&owner.token), query, json!({"id": id}))
+                .await;
+            body["data"]["connection"]["status"] == "ACTIVE"
+        },
+    )
+    .await;
     assert_eq!(body["data"]["connection"]["repositoryCount"], 120);
     assert_eq!(body["data"]["repositories"]["totalCount"], 120);
     assert_eq!(
@@ -428,24 +430,19 @@ async fn repositories_appear_after_creating_a_connection(backend: Backend) {
     let sync = "mutation($id: ID!) { syncConnection(input: {id: $id}) { connection { id } userErrors { code } } }";
     app.graphql(Some(&owner.token), sync, json!({"id": id}))
         .await;
-    let started = std::time::Instant::now();
-    loop {
-        let runs = discovery_run::Entity::find()
-            .all(&app.state.db)
-            .await
-            .unwrap();
-        if runs
-            .iter()
-            .any(|r| r.trigger == DiscoveryTrigger::Manual && r.finished_at.is_some())
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "manual sync never ran"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the manual sync's discovery to finish",
+        Duration::from_secs(20),
+        async || {
+            discovery_run::Entity::find()
+                .all(&app.state.db)
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.trigger == DiscoveryTrigger::Manual && r.finished_at.is_some())
+        },
+    )
+    .await;
 }
 
 async fn metadata_refresh_with_unchanged_etags_writes_nothing(backend: Backend) {

@@ -1,11 +1,13 @@
-//! Rows the discovery jobs will write, inserted directly so API behaviour can be tested now.
+//! Rows inserted directly, so a test states exactly what the database holds without running a
+//! discovery; and the shortcuts that run one discovery in the test's own task and read its rows.
 
 use chrono::Utc;
 use entities::{RepositoryState, Visibility, connection, finding, repository};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use uuid::Uuid;
 
-/// Inserts a repository under `conn`, as discovery would.
+/// Inserts an active repository under `conn`, shaped like a GitLab project in `ghost/mygroup`
+/// (whatever `conn`'s provider).
 pub async fn repository(
     db: &DatabaseConnection,
     conn: &connection::Model,
@@ -81,7 +83,8 @@ pub async fn connection_row(db: &DatabaseConnection, global_id: &str) -> connect
         .unwrap()
 }
 
-/// Runs one discovery of `conn` now, as a manual sync would, and returns its report.
+/// Runs one discovery of `conn` now, in the test's own task rather than through the queue (a
+/// manual sync only enqueues one), and returns its report; panics if it could not run.
 pub async fn discover(
     app: &crate::helpers::TestApp,
     conn: &connection::Model,

@@ -146,7 +146,7 @@ async fn posts_must_be_json(backend: Backend) {
     }
 }
 
-async fn size_depth_complexity_and_alias_limits_hold(backend: Backend) {
+async fn size_complexity_and_alias_limits_hold(backend: Backend) {
     let app = spawn_app_with(backend, |raw| raw.max_body_bytes = 2048).await;
     let huge = json!({"query": format!("{{ __typename }} # {}", "x".repeat(4096))}).to_string();
     let (status, content_type, body) = post(&app, GRAPHQL_RESPONSE, &huge).await;
@@ -175,13 +175,6 @@ async fn size_depth_complexity_and_alias_limits_hold(backend: Backend) {
         "{body}"
     );
 
-    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } }";
-    let (_, _, body) = post(&app, GRAPHQL_RESPONSE, &json!({"query": deep}).to_string()).await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-        "{body}"
-    );
-
     let costly = "{ repositories(first: 100) { edges { node { findings(first: 100) { edges { node { title path line detail severity createdAt } } } } } } }";
     let (_, _, body) = post(
         &app,
@@ -194,6 +187,59 @@ async fn size_depth_complexity_and_alias_limits_hold(backend: Backend) {
             .as_str()
             .unwrap()
             .contains("complex"),
+        "{body}"
+    );
+}
+
+/// A query `depth` fields deep, down introspection's `ofType` chain (it nests as deep as asked).
+fn nested_query(depth: usize) -> String {
+    // `__schema`, `types`, `fields`, `type` and the closing `name` are five of the levels.
+    let of_types = depth - 5;
+    format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
+        "ofType { ".repeat(of_types),
+        " }".repeat(of_types)
+    )
+}
+
+async fn a_query_deeper_than_the_depth_limit_is_refused_and_one_at_the_limit_runs(
+    backend: Backend,
+) {
+    // Introspection is what nests deep enough; PostgreSQL deployments turn it off by default.
+    let app = spawn_app_with(backend, |raw| raw.introspection = Some(true)).await;
+    let limit = app.settings.graphql.max_depth;
+
+    let (status, _, body) = post(
+        &app,
+        GRAPHQL_RESPONSE,
+        &json!({"query": nested_query(limit)}).to_string(),
+    )
+    .await;
+    assert_eq!((status, &body["errors"]), (200, &Value::Null));
+    assert!(body["data"]["__schema"]["types"].is_array());
+
+    let (status, _, body) = post(
+        &app,
+        GRAPHQL_RESPONSE,
+        &json!({"query": nested_query(limit + 1)}).to_string(),
+    )
+    .await;
+    // Only the errors are printed here: a query that ran answers pages of data.
+    assert!(
+        body.get("data").is_none(),
+        "a query deeper than the limit ran (errors: {})",
+        body["errors"]
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (
+            &body["errors"][0]["extensions"]["code"],
+            &body["errors"][0]["message"]
+        ),
+        (
+            &json!("BAD_USER_INPUT"),
+            &json!("Query is nested too deep.")
+        ),
         "{body}"
     );
 }
@@ -265,6 +311,7 @@ on_both_backends!(
     request_errors_are_4xx_only_under_graphql_response_json,
     get_runs_queries_but_refuses_mutations,
     posts_must_be_json,
-    size_depth_complexity_and_alias_limits_hold,
+    size_complexity_and_alias_limits_hold,
+    a_query_deeper_than_the_depth_limit_is_refused_and_one_at_the_limit_runs,
     graphiql_and_health_endpoints_are_served,
 );

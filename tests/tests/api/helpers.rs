@@ -1,14 +1,15 @@
-//! Spawns Tether on a random port over a fresh database (SQLite file or PostgreSQL database),
-//! and talks GraphQL to it.
+//! Spawns Tether on a random port, on a thread of its own, over a fresh database (an SQLite file,
+//! or a PostgreSQL database beside Redis) and its own queue namespace, and talks GraphQL to it.
 
+use crate::app_logs::{self, AppLogs};
+use actix_web::rt::System;
 use api::config::{RawSettings, Settings};
 use api::startup::Application;
 use api::state::AppState;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 use uuid::Uuid;
 
 /// Which database a test runs on.
@@ -16,41 +17,6 @@ use uuid::Uuid;
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-/// Every log line the test process emitted, for "never logged" assertions.
-pub fn captured_logs() -> String {
-    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
-}
-
-fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
-}
-
-struct BufferWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for BufferWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn init_logging() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        let settings = api::config::LogSettings {
-            json: true,
-            // The fake providers (wiremock) are the other side of the wire: their logs are not ours.
-            filter: "debug,wiremock=off,hyper=info,hyper_util=info,sqlx=info,h2=info,rustls=info,actix_server=info".into(),
-        };
-        let buffer = log_buffer().clone();
-        api::telemetry::init(&settings, move || BufferWriter(buffer.clone()));
-    });
 }
 
 fn redis_url() -> String {
@@ -69,12 +35,33 @@ pub struct TestApp {
     pub backend: Backend,
     pub settings: Settings,
     pub client: reqwest::Client,
+    logs: AppLogs,
+    running: Option<Running>,
     dir: PathBuf,
     pg_database: Option<String>,
 }
 
+/// The thread an app runs on, inside its own actix System.
+struct Running {
+    system: System,
+    thread: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the System (the HTTP workers, the job workers with it) and waits for the thread.
+    fn stop(self) {
+        self.system.stop();
+        let _ = self.thread.join();
+        app_logs::forget(&self.system);
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The app first, so its database and Redis keys are not pulled from under it.
+        if let Some(running) = self.running.take() {
+            running.stop();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
         // Every Redis key this test made (queues, worker sets, rate-limit budgets) starts with
         // its namespace.
@@ -115,7 +102,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Raw settings for a test: random port, fresh database, a key file in a temp directory.
+/// Raw settings for a test: random port, fresh database (created here for PostgreSQL), its own
+/// queue namespace, a key file in a temp directory.
 async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings, Option<String>) {
     let mut raw = RawSettings {
         listen: "127.0.0.1:0".into(),
@@ -147,7 +135,7 @@ async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings,
                 .await
                 .expect("create the test database");
             raw.database_url = format!("{}/{name}", postgres_admin_url());
-            // Production pairs PostgreSQL with Redis queues; each test gets its own namespace.
+            // Production pairs PostgreSQL with Redis queues, under the test's own namespace above.
             raw.redis_url = Some(redis_url());
             Some(name)
         }
@@ -176,7 +164,7 @@ async fn spawn(
     customize: impl FnOnce(&mut RawSettings),
     workers: bool,
 ) -> TestApp {
-    init_logging();
+    app_logs::init();
     let dir = std::env::temp_dir().join(format!("tether-test-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let (mut raw, pg_database) = test_settings(backend, &dir).await;
@@ -187,23 +175,60 @@ async fn spawn(
         .expect("the test database opens");
     api::db::migrate(&db).await.expect("migrations apply");
     db.close().await.expect("the migration connection closes");
-    let app = if workers {
-        Application::build(settings.clone()).await
-    } else {
-        Application::build_api_only(settings.clone()).await
-    }
-    .unwrap_or_else(|e| panic!("Tether starts (is Redis running on 127.0.0.1:6379?): {e}"));
-    let port = app.port();
-    let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let logs = AppLogs::default();
+    let (port, state, running) = start(settings.clone(), workers, logs.clone()).await;
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         state,
         backend,
         settings,
         client: reqwest::Client::new(),
+        logs,
+        running: Some(running),
         dir,
         pg_database,
+    }
+}
+
+/// Builds and runs Tether on a thread of its own, inside an actix System of its own, until
+/// `Running::stop`. Every thread doing the app's work then knows that System: the thread itself,
+/// which also runs the job workers and the scheduler, and the HTTP workers, which become the
+/// System's arbiters. That is how `app_logs` tells this app's lines from other tests'.
+async fn start(settings: Settings, workers: bool, logs: AppLogs) -> (u16, AppState, Running) {
+    let (ready, started) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("tether-app".into())
+        .spawn(move || {
+            let runner = System::new();
+            let system = System::current();
+            app_logs::register(&system, logs);
+            let built = runner.block_on(async {
+                if workers {
+                    Application::build(settings).await
+                } else {
+                    Application::build_api_only(settings).await
+                }
+            });
+            match built {
+                Ok(app) => {
+                    let _ = ready.send(Ok((app.port(), app.state().clone(), system)));
+                    // Detached: the server runs until `Running::stop` stops the System.
+                    drop(runner.runtime().spawn(app.run_until_stopped()));
+                    let _ = runner.run();
+                }
+                Err(e) => {
+                    app_logs::forget(&system);
+                    let _ = ready.send(Err(e.to_string()));
+                }
+            }
+        })
+        .expect("a thread for the app");
+    match started
+        .await
+        .expect("the app's thread reports how it started")
+    {
+        Ok((port, state, system)) => (port, state, Running { system, thread }),
+        Err(e) => panic!("Tether starts (is Redis running on 127.0.0.1:6379?): {e}"),
     }
 }
 
@@ -216,6 +241,12 @@ pub struct Account {
 }
 
 impl TestApp {
+    /// Every line this app logged so far (its startup, HTTP requests and jobs), one JSON object
+    /// a line; never another test's.
+    pub fn logs(&self) -> String {
+        self.logs.text()
+    }
+
     /// POSTs a GraphQL request (application/json) and returns the response body.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self

@@ -1,7 +1,9 @@
 //! Tether's API integration suite: the real binary's application on a random port, real SQLite
-//! and PostgreSQL databases, provider APIs faked with wiremock over loopback.
+//! and PostgreSQL databases and Redis, provider APIs faked over loopback (wiremock, and the fake
+//! code host for whole scopes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod app_logs;
 mod helpers;
 
 mod auth;

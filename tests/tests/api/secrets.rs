@@ -1,34 +1,49 @@
 //! Credentials: sealed at rest, bound to their row, rotatable, and never returned or logged.
 
 use crate::connections_gitlab::CREATE_GITLAB;
-use crate::fixtures;
-use crate::helpers::{Backend, TestApp, captured_logs, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_api_only, spawn_app_with};
 use crate::on_both_backends;
 use crate::providers::*;
-use api::config::KeySource;
+use api::config::{KeySource, RawSettings};
 use entities::{KeyringError, SealedSecret, connection};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use secrecy::ExposeSecret;
-use serde_json::json;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::Duration;
+use tests::eventually;
 use wiremock::MockServer;
 
 const ALL_CONNECTION_FIELDS: &str = "{ connections { edges { node { id provider name status statusMessage groupPath
   workspaceId organizationUrl instanceUrl installationId tokenHint repositoryCount lastDiscoveredAt nextDiscoveryAt createdAt } } } }";
 
+/// What happens to the discovery each new connection queues.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Discoveries {
+    /// They wait (`tether api`): nothing but the test touches the credentials.
+    Wait,
+    /// Job workers run them (`tether serve`), with the credentials, as soon as they can.
+    Run,
+}
+
 /// An app with GitLab, Bitbucket and Azure DevOps fakes, and one connection to each.
 async fn app_with_three_connections(
     backend: Backend,
+    discoveries: Discoveries,
 ) -> (TestApp, String, Vec<String>, [MockServer; 3]) {
     let gitlab = healthy_gitlab().await;
     let bitbucket = healthy_bitbucket(&format!("Bearer {BITBUCKET_TOKEN}")).await;
     let azure = healthy_azure().await;
     let (g, b, a) = (gitlab.uri(), bitbucket.uri(), azure.uri());
-    let app = spawn_app_with(backend, move |raw| {
+    let fakes = move |raw: &mut RawSettings| {
         raw.gitlab_url = g;
         raw.bitbucket_api_url = b;
         raw.azure_devops_url = Some(a);
-    })
-    .await;
+    };
+    let app = match discoveries {
+        Discoveries::Wait => spawn_api_only(backend, fakes).await,
+        Discoveries::Run => spawn_app_with(backend, fakes).await,
+    };
     let owner = app.owner().await;
     let mut responses = Vec::new();
     let created = app
@@ -59,7 +74,8 @@ async fn app_with_three_connections(
 }
 
 async fn no_token_ever_appears_in_a_graphql_response(backend: Backend) {
-    let (app, session, mut responses, _fakes) = app_with_three_connections(backend).await;
+    let (app, session, mut responses, _fakes) =
+        app_with_three_connections(backend, Discoveries::Wait).await;
     assert_eq!(
         connection::Entity::find()
             .all(&app.state.db)
@@ -95,7 +111,7 @@ async fn no_token_ever_appears_in_a_graphql_response(backend: Backend) {
 }
 
 async fn stored_credentials_are_ciphertext(backend: Backend) {
-    let (app, _, _, _fakes) = app_with_three_connections(backend).await;
+    let (app, _, _, _fakes) = app_with_three_connections(backend, Discoveries::Wait).await;
     let db = &app.state.db;
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -116,7 +132,7 @@ async fn stored_credentials_are_ciphertext(backend: Backend) {
 }
 
 async fn a_ciphertext_moved_to_another_row_does_not_open(backend: Backend) {
-    let (app, _, _, _fakes) = app_with_three_connections(backend).await;
+    let (app, _, _, _fakes) = app_with_three_connections(backend, Discoveries::Wait).await;
     let rows = connection::Entity::find().all(&app.state.db).await.unwrap();
     let (a, b) = (&rows[0], &rows[1]);
     let sealed_a = a.credential.clone().unwrap();
@@ -159,7 +175,7 @@ async fn a_ciphertext_moved_to_another_row_does_not_open(backend: Backend) {
 }
 
 async fn key_rotation_keeps_every_credential_readable(backend: Backend) {
-    let (app, _, _, _fakes) = app_with_three_connections(backend).await;
+    let (app, _, _, _fakes) = app_with_three_connections(backend, Discoveries::Wait).await;
     let KeySource::File(path) = app.settings.keys.clone() else {
         panic!("tests use a key file")
     };
@@ -196,8 +212,18 @@ async fn key_rotation_keeps_every_credential_readable(backend: Backend) {
     assert_eq!(again.resealed, 3);
 }
 
+/// The connections named by the lines of `logs` whose message is `message`.
+fn logged(logs: &str, message: &str) -> HashSet<String> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == message)
+        .filter_map(|line| line["fields"]["connection"].as_str().map(str::to_owned))
+        .collect()
+}
+
 async fn tokens_never_reach_the_logs(backend: Backend) {
-    let (app, session, _, _fakes) = app_with_three_connections(backend).await;
+    // Workers run here: a discovery sends each token upstream and logs how that went.
+    let (app, session, _, _fakes) = app_with_three_connections(backend, Discoveries::Run).await;
     // A failing check and a GET with a token in the query string are logged too.
     let failing = app
         .graphql(
@@ -213,14 +239,16 @@ async fn tokens_never_reach_the_logs(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let conn = connection::Entity::find()
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let _ = fixtures::repository(&app.state.db, &conn, "1", "x").await;
-    let logs = captured_logs();
-    assert!(logs.contains("connection created"), "logs are captured");
+    // The line, not the run row: the row is marked finished a moment before the line is written.
+    eventually(
+        "the app to log a finished discovery of each connection",
+        Duration::from_secs(30),
+        async || logged(&app.logs(), "discovery finished").len() == 3,
+    )
+    .await;
+    // This app's lines only: exactly its three connections.
+    let logs = app.logs();
+    assert_eq!(logged(&logs, "connection created").len(), 3, "{logs}");
     for secret in [
         GITLAB_TOKEN,
         BITBUCKET_TOKEN,

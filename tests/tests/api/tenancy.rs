@@ -3,7 +3,7 @@
 
 use crate::connections_gitlab::CREATE_GITLAB;
 use crate::fixtures;
-use crate::helpers::{Backend, error_code, spawn_app_with};
+use crate::helpers::{Backend, error_code, spawn_api_only};
 use crate::on_both_backends;
 use crate::providers::*;
 use serde_json::json;
@@ -11,7 +11,9 @@ use serde_json::json;
 async fn another_organization_cannot_read_or_change_connections_or_repositories(backend: Backend) {
     let gitlab = healthy_gitlab().await;
     let uri = gitlab.uri();
-    let app = spawn_app_with(backend, move |raw| raw.gitlab_url = uri).await;
+    // No job workers: the repository is a fixture, and a discovery running meanwhile would race
+    // the assertions over it and its connection.
+    let app = spawn_api_only(backend, move |raw| raw.gitlab_url = uri).await;
     let alice = app.sign_up("alice@example.com", "Alice Corp").await;
     let mallory = app.sign_up("mallory@example.com", "Mallory Corp").await;
 
