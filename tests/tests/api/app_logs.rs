@@ -1,15 +1,17 @@
 //! Each app's own log lines, for "never logged" assertions.
 //!
 //! The process has one global subscriber and the tests run concurrently, so each line is filed
-//! under the app that logged it. Every app runs inside an actix `System` of its own (see
-//! `helpers::start`): its main thread, which also runs its job workers and scheduler, and its
-//! HTTP workers, which are that System's arbiters, all know it. The writer files each line under
-//! the System of the thread that writes it. Lines from anywhere else (code a test calls on its
-//! own threads, the fake code hosts) belong to no app and are dropped.
+//! under the app that logged it. Every app runs inside an actix `System` of its own, over a
+//! multi-threaded Tokio runtime of its own as in production (see `helpers::start`): the
+//! runtime's threads (job workers, scheduler, blocking pool) are marked with the app when they
+//! start, and its HTTP workers are that System's arbiters. The writer files each line under the
+//! app of the thread that writes it. Lines from anywhere else (code a test calls on its own
+//! threads, the fake code hosts) belong to no app and are dropped.
 
 use crate::helpers::{Backend, spawn_app};
 use crate::on_both_backends;
 use actix_web::rt::System;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -43,6 +45,16 @@ pub fn register(system: &System, logs: AppLogs) {
     apps().insert(system.id(), logs);
 }
 
+thread_local! {
+    /// The app whose runtime started this thread, if any.
+    static OWNER: RefCell<Option<AppLogs>> = const { RefCell::new(None) };
+}
+
+/// Files what the current thread logs under `logs` (called as an app's runtime starts a thread).
+pub fn mark_thread(logs: AppLogs) {
+    OWNER.with(|owner| *owner.borrow_mut() = Some(logs));
+}
+
 /// Stops filing lines for `system` (its app has stopped).
 pub fn forget(system: &System) {
     apps().remove(&system.id());
@@ -59,7 +71,9 @@ pub fn init() {
         };
         api::telemetry::init(&settings, || {
             // Called on the thread that logs, once per line.
-            let owner = System::try_current().and_then(|system| apps().get(&system.id()).cloned());
+            let owner = OWNER.with(|owner| owner.borrow().clone()).or_else(|| {
+                System::try_current().and_then(|system| apps().get(&system.id()).cloned())
+            });
             Sink(owner)
         });
     });

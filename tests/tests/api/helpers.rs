@@ -191,15 +191,25 @@ async fn spawn(
 }
 
 /// Builds and runs Tether on a thread of its own, inside an actix System of its own, until
-/// `Running::stop`. Every thread doing the app's work then knows that System: the thread itself,
-/// which also runs the job workers and the scheduler, and the HTTP workers, which become the
-/// System's arbiters. That is how `app_logs` tells this app's lines from other tests'.
+/// `Running::stop`. Every thread doing the app's work then knows its app: the threads of its
+/// multi-threaded runtime (job workers, scheduler, blocking pool) are marked as they start, and
+/// the HTTP workers are the System's arbiters. That is how `app_logs` tells this app's lines
+/// from other tests'.
 async fn start(settings: Settings, workers: bool, logs: AppLogs) -> (u16, AppState, Running) {
     let (ready, started) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("tether-app".into())
         .spawn(move || {
-            let runner = System::new();
+            // Multi-threaded like `tether serve`'s runtime: job workers run in parallel here too.
+            let marked = logs.clone();
+            let runner = System::with_tokio_rt(move || {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .on_thread_start(move || app_logs::mark_thread(marked.clone()))
+                    .build()
+                    .expect("a runtime for the app")
+            });
             let system = System::current();
             app_logs::register(&system, logs);
             let built = runner.block_on(async {
