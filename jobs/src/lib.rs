@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod discovery;
+pub mod endpoints;
 pub mod http;
 pub mod providers;
 pub mod queue;
@@ -14,6 +15,7 @@ pub mod scheduler;
 pub mod scope;
 
 pub use check::CheckError;
+pub use endpoints::Endpoints;
 pub use http::{HttpClients, NetworkPolicy};
-pub use providers::{Credential, Endpoints, ProviderClient, Providers, ValidatedScope};
-pub use scope::{AccessToken, AccountEmail, InvalidInput, Scope, ScopeIdentity};
+pub use providers::{Credential, ProviderClient, Providers, Scope, ValidatedScope};
+pub use scope::{AccessToken, AccountEmail, InvalidInput, ScopeIdentity};

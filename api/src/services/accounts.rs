@@ -2,6 +2,7 @@
 //! organization.
 
 use super::members::add_membership;
+use super::{is_unique_violation, parse_email};
 use crate::auth::{Viewer, password};
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::{UserError, UserErrorCode};
@@ -15,13 +16,6 @@ use uuid::Uuid;
 pub const MIN_PASSWORD: usize = 8;
 /// Longest password accepted (argon2 cost is bounded by the input size).
 pub const MAX_PASSWORD: usize = 256;
-
-/// Normalises and checks an email address.
-pub fn parse_email(raw: &str) -> Result<String, UserError> {
-    jobs::AccountEmail::parse(raw, "email")
-        .map(|e| e.as_str().to_lowercase())
-        .map_err(UserError::from)
-}
 
 /// Checks a new password's length.
 pub fn check_password(password: &str) -> Result<(), UserError> {
@@ -148,12 +142,4 @@ pub async fn find_organization(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound)
-}
-
-/// Whether a database error is a unique-constraint violation.
-pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }

@@ -1,8 +1,7 @@
 //! Creating, re-crediting, syncing and deleting connections. Creation checks the scope and the
 //! credential live before anything is stored; deletion detaches repositories, never deletes them.
 
-use super::Failure;
-use super::accounts::is_unique_violation;
+use super::{Failure, is_unique_violation};
 use crate::auth::Viewer;
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::user_error::from_check;

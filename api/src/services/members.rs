@@ -1,7 +1,7 @@
 //! Who belongs to an organization, and with which role.
 
 use super::Failure;
-use super::accounts::{is_unique_violation, parse_email};
+use super::{is_unique_violation, parse_email};
 use crate::auth::Viewer;
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::{UserError, UserErrorCode};

@@ -10,6 +10,7 @@ pub mod sessions;
 
 use crate::graphql::errors::ApiError;
 use crate::graphql::types::UserError;
+use sea_orm::DbErr;
 
 /// A mutation's outcome: a user error to report, or an API error to raise.
 pub enum Failure {
@@ -35,4 +36,19 @@ impl From<ApiError> for Failure {
     fn from(err: ApiError) -> Self {
         Self::Api(err)
     }
+}
+
+/// Normalises and checks an email address.
+pub fn parse_email(raw: &str) -> Result<String, UserError> {
+    jobs::AccountEmail::parse(raw, "email")
+        .map(|e| e.as_str().to_lowercase())
+        .map_err(UserError::from)
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

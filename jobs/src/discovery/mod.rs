@@ -15,7 +15,8 @@ pub use upsert::Counters;
 
 use crate::http::{FetchError, FetchPolicy, Fetcher};
 use crate::providers::{Credential, Providers, RemoteRepository};
-use crate::scope::{AccessToken, AccountEmail, Scope, UnreadableScope};
+use crate::providers::{Scope, UnreadableScope};
+use crate::scope::{AccessToken, AccountEmail};
 use chrono::{DateTime, Utc};
 use entities::{
     ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, Keyring, KeyringError, Provider,

@@ -188,7 +188,8 @@ pub fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::{InvalidInput, UnreadableScope};
+    use crate::providers::UnreadableScope;
+    use crate::scope::InvalidInput;
     use DiscoveryOutcome::{Failed, Partial, Succeeded};
 
     const NONE: (i64, i64, i64, i64) = (0, 0, 0, 0);

@@ -1,57 +1,32 @@
 //! One folder per provider (`github/`, `gitlab/`, `bitbucket/`, `azure/`), each holding its
 //! scope type, live check, listing and head-commit refresh behind [`ProviderClient`]. Adding a
-//! provider means a new folder, a [`Scope`] variant and one line in [`each_client!`].
+//! provider means a new folder, a [`Scope`] variant (and its line in `Scope::from_row`) and one
+//! line in `each_client!`.
 
 pub mod azure;
 pub mod bitbucket;
 pub mod github;
 pub mod gitlab;
+mod head_commit;
 mod paged;
 mod repository;
+mod scope;
 
 pub use azure::AzureDevOps;
 pub use bitbucket::Bitbucket;
 pub use github::{GitHub, GitHubApp, GitHubAppCredentials, InvalidAppKey};
 pub use gitlab::GitLab;
+pub use head_commit::{HeadCommit, RepoRef};
 pub use repository::{PageSink, RemoteRepository};
+pub use scope::{Scope, UnreadableScope};
 
 use crate::check::CheckError;
+use crate::endpoints::Endpoints;
 use crate::http::{FetchError, FetchPolicy, Fetcher, HttpClients, RateBudget, budget_key};
-use crate::refresh::{HeadCommit, RepoRef};
-use crate::scope::{AccessToken, AccountEmail, ProviderScope, Scope};
+use crate::scope::{AccessToken, AccountEmail, ProviderScope};
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::sync::Arc;
-use url::Url;
-
-/// The provider endpoints an operator configured (overridable for tests and the fake code host).
-#[derive(Debug, Clone)]
-pub struct Endpoints {
-    /// GitHub's REST API, `https://api.github.com`.
-    pub github_api: Url,
-    /// GitHub's web host, `https://github.com` (identifies GitHub repositories).
-    pub github_web: Url,
-    /// The default GitLab instance, `https://gitlab.com`.
-    pub gitlab: Url,
-    /// Bitbucket Cloud's API, `https://api.bitbucket.org`.
-    pub bitbucket_api: Url,
-    /// Where requests for `dev.azure.com/{org}` and `{org}.visualstudio.com` go instead
-    /// (`{url}/{org}`); `None` sends them to Azure DevOps itself.
-    pub azure_devops: Option<Url>,
-}
-
-impl Default for Endpoints {
-    fn default() -> Self {
-        let parse = |s: &str| Url::parse(s).unwrap_or_else(|_| unreachable!("constant URL {s}"));
-        Self {
-            github_api: parse("https://api.github.com"),
-            github_web: parse("https://github.com"),
-            gitlab: parse("https://gitlab.com"),
-            bitbucket_api: parse("https://api.bitbucket.org"),
-            azure_devops: None,
-        }
-    }
-}
 
 /// The secret a provider call authenticates with.
 #[derive(Debug, Clone)]

@@ -2,8 +2,8 @@
 
 use super::{AzureDevOps, OrganizationUrl, api_version};
 use crate::http::{FetchError, Fetcher};
+use crate::providers::head_commit::{HeadCommit, RepoRef, conditional_sha};
 use crate::providers::{Credential, segment};
-use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 
 /// `GET {project}/_apis/git/repositories/{id}/refs?filter=heads/{branch}`, conditional on the
 /// last ETag.

@@ -1,6 +1,6 @@
 //! An Azure DevOps scope: a cloud organization, or an Azure DevOps Server collection.
 
-use crate::providers::Endpoints;
+use crate::endpoints::Endpoints;
 use crate::scope::input::{InvalidInput, parse_http_url, strip_trailing_slash, url_identity};
 use crate::scope::{ProviderScope, ScopeColumns, ScopeFields, ScopeIdentity};
 use entities::Provider;

@@ -8,10 +8,11 @@ mod scope;
 
 pub use scope::WorkspaceId;
 
-use super::{Credential, Endpoints, PageSink, ProviderClient, ValidatedScope, required};
+use super::{Credential, PageSink, ProviderClient, ValidatedScope, required};
+use super::{HeadCommit, RepoRef};
 use crate::check::CheckError;
+use crate::endpoints::Endpoints;
 use crate::http::{FetchError, Fetcher, HttpClients};
-use crate::refresh::{HeadCommit, RepoRef};
 use reqwest::RequestBuilder;
 use secrecy::ExposeSecret;
 use url::Url;

@@ -2,8 +2,8 @@
 
 use super::Bitbucket;
 use crate::http::{FetchError, Fetcher};
+use crate::providers::head_commit::{HeadCommit, RepoRef, conditional_sha};
 use crate::providers::{Credential, segment};
-use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 
 /// `GET /repositories/{workspace}/{slug}/refs/branches/{branch}`, conditional on the last ETag.
 pub(super) async fn head_commit(

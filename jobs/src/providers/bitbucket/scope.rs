@@ -1,6 +1,6 @@
 //! A Bitbucket Cloud scope: a workspace.
 
-use crate::providers::Endpoints;
+use crate::endpoints::Endpoints;
 use crate::scope::input::InvalidInput;
 use crate::scope::{ProviderScope, ScopeColumns, ScopeFields, ScopeIdentity};
 use entities::Provider;

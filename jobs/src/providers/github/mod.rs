@@ -11,10 +11,11 @@ mod scope;
 pub use app::{GitHubApp, GitHubAppCredentials, InvalidAppKey};
 pub use scope::InstallationId;
 
-use super::{Credential, Endpoints, PageSink, ProviderClient, ValidatedScope};
+use super::{Credential, PageSink, ProviderClient, ValidatedScope};
+use super::{HeadCommit, RepoRef};
 use crate::check::CheckError;
+use crate::endpoints::Endpoints;
 use crate::http::{FetchError, Fetcher, HttpClients};
-use crate::refresh::{HeadCommit, RepoRef};
 use secrecy::SecretString;
 use std::sync::Arc;
 use url::Url;

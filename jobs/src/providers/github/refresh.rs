@@ -2,8 +2,8 @@
 
 use super::GitHub;
 use crate::http::{FetchError, Fetcher};
+use crate::providers::head_commit::{HeadCommit, RepoRef, conditional_sha};
 use crate::providers::segment;
-use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 use secrecy::{ExposeSecret, SecretString};
 
 /// `GET /repos/{owner}/{repo}/branches/{branch}`, conditional on the last ETag: a conditional

@@ -1,6 +1,6 @@
 //! A GitHub scope: an installation of the Tether GitHub App.
 
-use crate::providers::Endpoints;
+use crate::endpoints::Endpoints;
 use crate::scope::input::{InvalidInput, url_identity};
 use crate::scope::{ProviderScope, ScopeColumns, ScopeFields, ScopeIdentity};
 use entities::Provider;

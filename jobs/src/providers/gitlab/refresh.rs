@@ -2,8 +2,8 @@
 
 use super::{GitLab, GitlabGroup};
 use crate::http::{FetchError, Fetcher};
+use crate::providers::head_commit::{HeadCommit, RepoRef, conditional_sha};
 use crate::providers::{Credential, segment};
-use crate::refresh::{HeadCommit, RepoRef, conditional_sha};
 
 /// `GET /projects/:id/repository/branches/:branch`, conditional on the last ETag.
 pub(super) async fn head_commit(

@@ -1,6 +1,6 @@
 //! A GitLab scope: a group (subgroups included) on gitlab.com or a self-managed instance.
 
-use crate::providers::Endpoints;
+use crate::endpoints::Endpoints;
 use crate::scope::input::{InvalidInput, parse_http_url, strip_trailing_slash, url_identity};
 use crate::scope::{ProviderScope, ScopeColumns, ScopeFields, ScopeIdentity};
 use entities::Provider;
