@@ -70,12 +70,12 @@ impl From<FetchError> for CheckError {
                 Self::ScopeNotFound(message)
             }
             FetchError::RateLimited { until } => Self::Unreachable(format!(
-                "the provider is rate limiting requests; try again after {}",
-                until.format("%H:%M:%S UTC")
+                "the provider is rate limiting requests until {}; try again then",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )),
-            FetchError::Transient(message) | FetchError::Protocol(message) => {
-                Self::Unreachable(message)
-            }
+            FetchError::Transient(message)
+            | FetchError::Protocol(message)
+            | FetchError::TooLarge(message) => Self::Unreachable(message),
         }
     }
 }

@@ -17,6 +17,7 @@ fn policy() -> FetchPolicy {
         base_backoff: Duration::from_millis(5),
         max_wait: Duration::from_secs(2),
         max_body: 1024,
+        retry_timeouts: true,
     }
 }
 
@@ -150,7 +151,7 @@ async fn a_body_announced_larger_than_the_cap_is_refused_unread() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, FetchError::Protocol(m) if m.contains("larger than")),
+        matches!(&err, FetchError::TooLarge(m) if m.contains("larger than 1024 bytes")),
         "{err:?}"
     );
 }
@@ -188,7 +189,112 @@ async fn an_endless_body_is_cut_at_the_cap() {
     .await
     .expect("the read stops at the cap");
     assert!(
-        matches!(&result, Err(FetchError::Protocol(m)) if m.contains("larger than")),
+        matches!(&result, Err(FetchError::TooLarge(m)) if m.contains("larger than")),
         "{result:?}"
     );
+}
+
+#[tokio::test]
+async fn a_reset_centuries_away_blocks_the_budget_for_a_day_at_most() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("RateLimit-Remaining", "0")
+                .insert_header("RateLimit-Reset", "9999999999")
+                .set_body_string("{}"),
+        )
+        .mount(&server)
+        .await;
+    let budget: Arc<dyn RateBudget> = Arc::new(LocalBudget::default());
+    fetcher(budget.clone())
+        .send(reqwest::Client::new().get(server.uri()))
+        .await
+        .unwrap();
+    let until = budget
+        .blocked_until("key")
+        .await
+        .expect("the budget is spent");
+    assert!(
+        until <= Utc::now() + chrono::Duration::hours(24) + chrono::Duration::seconds(1),
+        "blocked until {until}"
+    );
+}
+
+/// A budget that cannot record anything, as Redis is when it is down.
+struct Forgetful;
+
+#[async_trait::async_trait]
+impl RateBudget for Forgetful {
+    async fn blocked_until(&self, _: &str) -> Option<chrono::DateTime<Utc>> {
+        None
+    }
+    async fn block_until(&self, _: &str, _: chrono::DateTime<Utc>) {}
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_even_when_the_budget_cannot_record_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    fetcher(Arc::new(Forgetful))
+        .send(reqwest::Client::new().get(server.uri()))
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(served(&server).await, 2);
+}
+
+#[tokio::test]
+async fn a_live_check_does_not_wait_for_a_hanging_host_twice() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket); // never answered
+        }
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let http = Fetcher::new(
+        Arc::new(LocalBudget::default()),
+        "key".into(),
+        "provider.test".into(),
+        FetchPolicy::check(),
+    );
+    let err = http
+        .response(client.get(format!("http://{address}/")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, FetchError::Transient(m) if m.contains("timed out")),
+        "{err:?}"
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A job is patient: the same host is asked again.
+    let job = Fetcher::new(
+        Arc::new(LocalBudget::default()),
+        "key".into(),
+        "provider.test".into(),
+        FetchPolicy {
+            base_backoff: Duration::from_millis(5),
+            ..FetchPolicy::default()
+        },
+    );
+    let _ = job.response(client.get(format!("http://{address}/"))).await;
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
 }

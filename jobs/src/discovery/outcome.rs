@@ -168,7 +168,7 @@ pub fn verdict(
             message.clone(),
             IssueCode::ScopeNotFound,
         ),
-        FetchError::Transient(_) | FetchError::Protocol(_) => {
+        FetchError::Transient(_) | FetchError::Protocol(_) | FetchError::TooLarge(_) => {
             let code = if matches!(failure, FetchError::Transient(_)) {
                 IssueCode::ProviderUnavailable
             } else {
@@ -275,6 +275,11 @@ mod tests {
                 fetch(FetchError::Protocol(msg())),
                 SOME,
                 (Partial, ConnectionStatus::Degraded, Some("PROVIDER_ERROR")),
+            ),
+            (
+                fetch(FetchError::TooLarge(msg())),
+                NONE,
+                (Failed, ConnectionStatus::Degraded, Some("PROVIDER_ERROR")),
             ),
             (
                 Err(RunFailure::Unreadable(super::super::PrepareError::Scope(

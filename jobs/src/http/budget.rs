@@ -118,7 +118,8 @@ impl RateBudget for RedisBudget {
 
 /// The budget key of a credential on a host: a SHA-256 digest, so no token is kept in memory
 /// maps or Redis keys, and stable across builds and versions, so two versions of Tether running
-/// side by side during a rolling deploy share one budget.
+/// side by side during a rolling deploy share one budget (from the release that introduced it
+/// on: that one deploy still splits budgets from the old per-build hash).
 pub fn budget_key(host: &str, credential: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(credential.as_bytes());

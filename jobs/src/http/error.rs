@@ -24,9 +24,12 @@ pub enum FetchError {
     /// Still failing after retries (5xx, timeouts, connection errors).
     #[error("{0}")]
     Transient(String),
-    /// The provider answered something we do not understand (or too much of it).
+    /// The provider answered something we do not understand.
     #[error("{0}")]
     Protocol(String),
+    /// The provider's answer was larger than the caller reads.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl FetchError {

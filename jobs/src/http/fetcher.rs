@@ -4,7 +4,7 @@
 
 use super::budget::RateBudget;
 use super::error::FetchError;
-use super::ratelimit::RateLimitState;
+use super::ratelimit::{LONGEST_WAIT, RateLimitState};
 use chrono::Utc;
 use rand::Rng;
 use reqwest::header::HeaderMap;
@@ -43,6 +43,9 @@ pub struct FetchPolicy {
     pub max_wait: Duration,
     /// Largest body read, in bytes.
     pub max_body: usize,
+    /// Whether a request that timed out is sent again (a check inside a user's request must
+    /// not wait for a hanging host twice).
+    pub retry_timeouts: bool,
 }
 
 impl Default for FetchPolicy {
@@ -53,6 +56,7 @@ impl Default for FetchPolicy {
             base_backoff: Duration::from_millis(250),
             max_wait: Duration::from_secs(30),
             max_body: 64 * 1024 * 1024,
+            retry_timeouts: true,
         }
     }
 }
@@ -65,6 +69,7 @@ impl FetchPolicy {
             base_backoff: Duration::from_millis(200),
             max_wait: Duration::from_secs(5),
             max_body: 4 * 1024 * 1024,
+            retry_timeouts: false,
         }
     }
 }
@@ -77,6 +82,21 @@ pub struct Fetcher {
     host: String,
     policy: FetchPolicy,
     stats: Arc<FetchStats>,
+}
+
+/// `at`, or `now` plus the longest wait we believe if `at` is further out; rounded up to the
+/// millisecond, as budgets and databases store it (so the instant a run reports is the one
+/// stored).
+fn capped(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    let at = at.min(now + to_chrono(LONGEST_WAIT));
+    let millis =
+        at.timestamp_millis() + i64::from(!at.timestamp_subsec_nanos().is_multiple_of(1_000_000));
+    chrono::DateTime::from_timestamp_millis(millis).unwrap_or(at)
+}
+
+/// A wait as a chrono duration, never past the longest wait we believe (no overflow).
+fn to_chrono(wait: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(wait.min(LONGEST_WAIT)).unwrap_or_default()
 }
 
 fn jittered(base: Duration, attempt: u32) -> Duration {
@@ -132,8 +152,9 @@ impl Fetcher {
         Ok(())
     }
 
-    /// Sends a GET-like request (it must be clonable), retrying transport errors, 5xx, 408 and
-    /// throttling per the policy. Returns the first other answer, whatever its status: live
+    /// Sends a request (it must be clonable: no streamed body), retrying transport errors, 5xx,
+    /// 408 and throttling per the policy; a retried POST must be harmless to repeat (minting a
+    /// GitHub installation token is). Returns the first other answer, whatever its status: live
     /// checks read 4xx bodies to tell an expired token from a revoked one.
     pub async fn response(&self, request: RequestBuilder) -> Result<Response, FetchError> {
         let mut last_error = String::new();
@@ -150,6 +171,9 @@ impl Fetcher {
                 Err(err) => {
                     tracing::debug!(host = %self.host, attempt, error = %err, "provider request failed");
                     last_error = FetchError::transport(&self.host, &err).to_string();
+                    if err.is_timeout() && !self.policy.retry_timeouts {
+                        break;
+                    }
                     if !last {
                         tokio::time::sleep(jittered(self.policy.base_backoff, attempt)).await;
                     }
@@ -159,17 +183,24 @@ impl Fetcher {
             let now = Utc::now();
             let limits = RateLimitState::from_headers(response.headers(), now);
             let status = response.status();
-            // A spent budget is shared with every worker, whatever this response was.
+            // A spent budget is shared with every worker, whatever this response was; a reset
+            // further out than any wait we believe is asked again after that wait.
             if let (Some(0), Some(reset)) = (limits.remaining, limits.reset_at) {
-                self.budget.block_until(&self.key, reset).await;
+                self.budget.block_until(&self.key, capped(reset, now)).await;
             }
             if throttled(status, &limits) {
                 let wait = limits
                     .wait(now)
                     .unwrap_or_else(|| jittered(Duration::from_secs(1), attempt));
-                let until = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                let until = capped(now + to_chrono(wait), now);
                 self.budget.block_until(&self.key, until).await;
-                last_error = format!("{} is rate limiting requests", self.host);
+                // Decided here, not by reading the budget back: a budget that cannot record
+                // the wait (Redis down) must not turn the provider's "wait" into a retry storm.
+                if last || wait > self.policy.max_wait {
+                    return Err(FetchError::RateLimited { until });
+                }
+                self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(wait).await;
                 continue;
             }
             if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
@@ -180,10 +211,6 @@ impl Fetcher {
                 continue;
             }
             return Ok(response);
-        }
-        // Out of attempts: a rate limit still in force hands the job back; else it is transient.
-        if let Some(until) = self.budget.blocked_until(&self.key).await {
-            return Err(FetchError::RateLimited { until });
         }
         Err(FetchError::Transient(last_error))
     }
@@ -214,10 +241,14 @@ impl Fetcher {
     pub async fn body(&self, mut response: Response) -> Result<Vec<u8>, FetchError> {
         let cap = self.policy.max_body;
         let oversized = || {
-            FetchError::Protocol(format!(
-                "{} answered with a body larger than {} MiB",
-                self.host,
-                cap / (1024 * 1024)
+            let limit = if cap >= 1024 * 1024 {
+                format!("{} MiB", cap / (1024 * 1024))
+            } else {
+                format!("{cap} bytes")
+            };
+            FetchError::TooLarge(format!(
+                "{} answered with a body larger than {limit}",
+                self.host
             ))
         };
         if response
@@ -246,10 +277,11 @@ impl Fetcher {
         response: Response,
     ) -> Result<T, FetchError> {
         let body = self.body(response).await?;
+        // The parser's message quotes the provider's values: logged, never shown to users.
         serde_json::from_slice(&body).map_err(|e| {
             tracing::debug!(host = %self.host, error = %e, "provider answered unexpected JSON");
             FetchError::Protocol(format!(
-                "{} answered with a body Tether does not understand ({e})",
+                "{} answered with a body Tether does not understand",
                 self.host
             ))
         })

@@ -14,12 +14,3 @@ pub use error::FetchError;
 pub use fetcher::{FetchPolicy, FetchStats, Fetcher, next_link};
 pub use guard::{ClientError, HttpClients, NetworkPolicy, Refusal, verdict};
 pub use ratelimit::{RateLimitState, retry_after};
-
-/// The host (and port) of a URL, for messages and budget keys.
-pub fn host_label(url: &url::Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => url.as_str().to_owned(),
-    }
-}

@@ -24,7 +24,7 @@ pub struct RateLimitState {
 
 /// The longest wait any header is believed for: a provider (or a self-managed server pretending
 /// to be one) asking for more is asked again after this.
-const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Seconds as a duration, whatever the number: negative and non-finite values are ignored,
 /// huge ones are clamped (`Duration::from_secs_f64` would panic on them).

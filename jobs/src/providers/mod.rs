@@ -1,7 +1,8 @@
 //! One folder per provider (`github/`, `gitlab/`, `bitbucket/`, `azure/`), each holding its
 //! scope type, live check, listing and head-commit refresh behind [`ProviderClient`]. Adding a
-//! provider means a new folder, a [`Scope`] variant (and its line in `Scope::from_row`) and one
-//! line in `each_client!`.
+//! provider means a new folder and its registration: a [`Scope`] variant (with its arm in
+//! `each_scope!` and `Scope::from_row`), a field of [`Providers`] built in [`Providers::new`],
+//! and its arm in `each_client!`; the compiler lists every place a variant is missing.
 
 pub mod azure;
 pub mod bitbucket;

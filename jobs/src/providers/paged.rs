@@ -66,13 +66,15 @@ pub(crate) async fn list_all<S: PagedSource>(
             .await;
     }
     let (mut followed, mut last_number) = (1u64, 1u64);
+    let mut seen_urls = std::collections::HashSet::new();
     while let Some(cursor) = next.take() {
-        // A numbered next page must move forward, or a provider could keep us turning in place.
-        if let Cursor::Number(n) = cursor {
-            if n <= last_number {
-                break;
-            }
-            last_number = n;
+        // A next page must move forward (a larger number, a URL not seen before), or a provider
+        // could keep us turning in place.
+        match &cursor {
+            Cursor::Number(n) if *n <= last_number => break,
+            Cursor::Number(n) => last_number = *n,
+            Cursor::Url(url) if !seen_urls.insert(url.clone()) => break,
+            Cursor::Url(_) => {}
         }
         followed += 1;
         if followed > MAX_PAGES {
@@ -164,9 +166,18 @@ mod tests {
             asked: Mutex::new(Vec::new()),
         };
         assert_eq!(run(&fake).await, (Ok(()), 18));
-        let mut asked = fake.asked.into_inner().unwrap();
-        asked.sort_by_key(|c| format!("{c:?}"));
-        assert_eq!(asked.len(), 9);
+        let mut asked: Vec<u64> = fake
+            .asked
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(|c| match c {
+                Cursor::Number(n) => n,
+                Cursor::Url(url) => panic!("followed {url}"),
+            })
+            .collect();
+        asked.sort_unstable();
+        assert_eq!(asked, (1..=9).collect::<Vec<_>>());
     }
 
     #[tokio::test]
@@ -195,6 +206,18 @@ mod tests {
         };
         assert_eq!(run(&fake).await, (Ok(()), 2));
         assert_eq!(fake.asked.into_inner().unwrap(), vec![Cursor::Number(1)]);
+    }
+
+    #[tokio::test]
+    async fn a_next_url_seen_before_ends_the_listing() {
+        let fake = Fake {
+            pages: 5,
+            total: false,
+            next: |n| Some(Cursor::Url(format!("next:{}", n.min(2) + 1))),
+            asked: Mutex::new(Vec::new()),
+        };
+        // Pages 1, 2, 3, then page 3 points at itself.
+        assert_eq!(run(&fake).await, (Ok(()), 6));
     }
 
     #[tokio::test]

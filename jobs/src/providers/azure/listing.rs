@@ -113,7 +113,10 @@ impl OrganizationLister<'_> {
         );
         match self.get::<List<Repository>>(url).await {
             Ok((list, _)) => deliver_all(pages, list.value, None).await,
-            Err(FetchError::NotFound(_)) => self.project_by_project(pages).await,
+            // Not routed (older servers, proxies), or too big to read at once: per project.
+            Err(FetchError::NotFound(_) | FetchError::TooLarge(_)) => {
+                self.project_by_project(pages).await
+            }
             Err(err) => Err(err),
         }
     }

@@ -54,9 +54,16 @@ impl GitLab {
         credential: &Credential,
     ) -> reqwest::RequestBuilder {
         let (base, client) = self.endpoint(instance);
-        client
-            .get(format!("{base}/api/v4/{path}"))
-            .header("PRIVATE-TOKEN", credential.token.secret().expose_secret())
+        let request = client.get(format!("{base}/api/v4/{path}"));
+        // Marked sensitive like reqwest's own auth headers, so no debug output shows it. A token
+        // that is not a header value was refused by `AccessToken::parse`; sending none gets 401.
+        match reqwest::header::HeaderValue::from_str(credential.token.secret().expose_secret()) {
+            Ok(mut token) => {
+                token.set_sensitive(true);
+                request.header("PRIVATE-TOKEN", token)
+            }
+            Err(_) => request,
+        }
     }
 }
 
