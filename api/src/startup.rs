@@ -62,7 +62,14 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
     let keyring = keys::load(&settings.keys)?;
     let clients = HttpClients::new(settings.network)?;
     let keyring = Arc::new(keyring);
-    let github_app = match &settings.github_app {
+    let missing = settings.github.missing();
+    if !missing.is_empty() {
+        tracing::info!(
+            missing = %missing.join(", "),
+            "GitHub is not fully configured: connecting GitHub organizations needs these settings"
+        );
+    }
+    let github_app = match &settings.github.app {
         Some(credentials) => Some(Arc::new(GitHubApp::new(credentials)?)),
         None => None,
     };

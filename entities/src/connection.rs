@@ -40,6 +40,9 @@ pub struct Model {
     pub lease_owner: Option<Uuid>,
     /// When that hold lapses unless renewed (a crashed worker's lease expires by itself).
     pub lease_until: Option<DateTimeUtc>,
+    /// GitHub: the user id of the linked account that requested an installation an
+    /// organization owner must approve (the connection waits, `PENDING`, for that approval).
+    pub requested_by: Option<String>,
 }
 
 /// Connections relate to repositories through `repositories.connection_id`.

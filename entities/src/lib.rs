@@ -8,10 +8,12 @@ pub mod enums;
 pub mod finding;
 pub mod linked_account;
 pub mod membership;
+pub mod oauth_state;
 pub mod organization;
 pub mod repository;
 pub mod sealed;
 pub mod user;
+pub mod webhook_delivery;
 
 pub use enums::{
     ConnectionStatus, DiscoveryOutcome, DiscoveryTrigger, Provider, RepositoryState, Role,

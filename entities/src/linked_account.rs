@@ -17,6 +17,14 @@ pub struct Model {
     /// The user's OAuth access token on the provider, sealed to this row.
     pub access_token: Option<SealedSecret>,
     pub created_at: DateTimeUtc,
+    /// The provider's avatar image for the account.
+    pub avatar_url: Option<String>,
+    /// The OAuth refresh token, sealed to this row (GitHub Apps with expiring user tokens).
+    pub refresh_token: Option<SealedSecret>,
+    /// When the access token stops working (`None`: it does not expire).
+    pub access_token_expires_at: Option<DateTimeUtc>,
+    /// When the refresh token stops working.
+    pub refresh_token_expires_at: Option<DateTimeUtc>,
 }
 
 /// Looked up by user.
@@ -27,5 +35,7 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// Table and column names that bind a linked account's sealed token to its row.
 pub const SEAL_TABLE: &str = "linked_accounts";
-/// The sealed column.
+/// The sealed access-token column.
 pub const SEAL_COLUMN: &str = "access_token";
+/// The sealed refresh-token column.
+pub const REFRESH_SEAL_COLUMN: &str = "refresh_token";

@@ -2,10 +2,12 @@
 //! `TETHER_*` environment variables. [`RawSettings`] is what people write; [`Settings`] is what the
 //! rest of the program sees, validated at start with an error that names the setting.
 
+mod github;
 mod raw;
 mod settings;
 mod validate;
 
+pub use github::{GitHubSettings, OAuthClient};
 pub use raw::RawSettings;
 pub use settings::{
     DatabaseUrl, GraphqlLimits, JobSettings, KeySource, LogSettings, Settings, redacted,

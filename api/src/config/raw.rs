@@ -36,6 +36,21 @@ pub struct RawSettings {
     pub github_app_private_key: Option<String>,
     /// `TETHER_GITHUB_APP_PRIVATE_KEY_FILE`: a file holding the PEM private key.
     pub github_app_private_key_file: Option<String>,
+    /// `TETHER_GITHUB_APP_SLUG`: the app's URL name (`github.com/apps/<slug>`).
+    pub github_app_slug: Option<String>,
+    /// `TETHER_GITHUB_CLIENT_ID`: the app's OAuth client id (linking accounts).
+    #[serde(deserialize_with = "string_or_number")]
+    pub github_client_id: Option<String>,
+    /// `TETHER_GITHUB_CLIENT_SECRET`: the app's OAuth client secret.
+    #[serde(deserialize_with = "string_or_number")]
+    pub github_client_secret: Option<String>,
+    /// `TETHER_GITHUB_WEBHOOK_SECRET`: the secret GitHub signs webhook deliveries with.
+    #[serde(deserialize_with = "string_or_number")]
+    pub github_webhook_secret: Option<String>,
+    /// `TETHER_PUBLIC_URL`: Tether's own base URL, as browsers and GitHub reach it.
+    pub public_url: Option<String>,
+    /// `TETHER_FRONTEND_URL`: where browser flows (linking, installing) end.
+    pub frontend_url: Option<String>,
     /// `TETHER_GITLAB_URL`: the default GitLab instance.
     pub gitlab_url: String,
     /// `TETHER_BITBUCKET_API_URL`.
@@ -84,6 +99,12 @@ impl Default for RawSettings {
             github_app_id: None,
             github_app_private_key: None,
             github_app_private_key_file: None,
+            github_app_slug: None,
+            github_client_id: None,
+            github_client_secret: None,
+            github_webhook_secret: None,
+            public_url: None,
+            frontend_url: None,
             gitlab_url: "https://gitlab.com".into(),
             bitbucket_api_url: "https://api.bitbucket.org".into(),
             azure_devops_url: None,

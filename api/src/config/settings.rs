@@ -116,8 +116,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Job queues and workers.
     pub jobs: JobSettings,
-    /// The Tether GitHub App, when configured.
-    pub github_app: Option<jobs::providers::GitHubAppCredentials>,
+    /// The Tether GitHub App, its OAuth client, webhook secret and Tether's public URLs.
+    pub github: super::GitHubSettings,
 }
 
 /// Job queues and workers.

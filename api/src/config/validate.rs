@@ -17,7 +17,7 @@ impl Settings {
 
     /// Validates raw settings.
     pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
-        let github_app = github_app(&raw)?;
+        let github = super::github::from_raw(&raw)?;
         let listen = raw.listen.parse().map_err(|_| {
             bad(
                 "TETHER_LISTEN",
@@ -142,7 +142,7 @@ impl Settings {
                 json,
                 filter: raw.log,
             },
-            github_app,
+            github,
             jobs: JobSettings {
                 namespace: namespace.to_owned(),
                 concurrency: raw.worker_concurrency,
@@ -150,53 +150,6 @@ impl Settings {
                 max_rate_limit_wait: std::time::Duration::from_secs(raw.max_rate_limit_wait_secs),
             },
         })
-    }
-}
-
-/// The GitHub App's id and key: both or neither, and the key must parse.
-fn github_app(
-    raw: &RawSettings,
-) -> Result<Option<jobs::providers::GitHubAppCredentials>, ConfigError> {
-    let key = match (
-        &raw.github_app_private_key,
-        &raw.github_app_private_key_file,
-    ) {
-        (Some(pem), _) if !pem.trim().is_empty() => Some(SecretString::from(pem.clone())),
-        (_, Some(path)) if !path.trim().is_empty() => {
-            let pem = std::fs::read_to_string(path.trim()).map_err(|e| {
-                bad(
-                    "TETHER_GITHUB_APP_PRIVATE_KEY_FILE",
-                    format!("cannot read {path}: {e}"),
-                )
-            })?;
-            Some(SecretString::from(pem))
-        }
-        _ => None,
-    };
-    let id = raw
-        .github_app_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    match (id, key) {
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(bad(
-            "TETHER_GITHUB_APP_PRIVATE_KEY",
-            "required with TETHER_GITHUB_APP_ID",
-        )),
-        (None, Some(_)) => Err(bad(
-            "TETHER_GITHUB_APP_ID",
-            "required with the app's private key",
-        )),
-        (Some(id), Some(private_key)) => {
-            let credentials = jobs::providers::GitHubAppCredentials {
-                app_id: id.to_owned(),
-                private_key,
-            };
-            jobs::providers::GitHubApp::new(&credentials)
-                .map_err(|e| bad("TETHER_GITHUB_APP_PRIVATE_KEY", e.to_string()))?;
-            Ok(Some(credentials))
-        }
     }
 }
 

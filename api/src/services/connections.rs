@@ -120,6 +120,7 @@ pub async fn create(
         discovery_interval_secs: Set(None),
         lease_owner: Set(None),
         lease_until: Set(None),
+        requested_by: Set(None),
     };
     let columns = new.scope.to_columns();
     row.group_path = Set(columns.group_path);

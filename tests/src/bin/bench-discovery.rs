@@ -289,6 +289,7 @@ async fn measure(
         login: Set("bench".into()),
         access_token: Set(Some(sealed)),
         created_at: Set(chrono::Utc::now()),
+        ..Default::default()
     }
     .insert(&db)
     .await?;

@@ -41,6 +41,7 @@ pub async fn link_github(app: &TestApp, account: &Account) {
         login: Set("octocat".into()),
         access_token: Set(Some(sealed)),
         created_at: Set(Utc::now()),
+        ..Default::default()
     }
     .insert(&app.state.db)
     .await
