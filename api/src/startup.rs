@@ -116,6 +116,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         throttle: Arc::new(LoginThrottle::default()),
         discovery,
         queues,
+        github: Arc::new(settings.github.clone()),
     })
 }
 

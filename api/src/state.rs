@@ -23,4 +23,6 @@ pub struct AppState {
     pub discovery: jobs::discovery::Discovery,
     /// Where jobs are enqueued.
     pub queues: jobs::queue::Queues,
+    /// GitHub's app, OAuth client, webhook secret and Tether's public URLs.
+    pub github: Arc<crate::config::GitHubSettings>,
 }
