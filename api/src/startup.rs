@@ -4,6 +4,7 @@
 use crate::auth::{LoginThrottle, password};
 use crate::config::Settings;
 use crate::graphql;
+use crate::http::github;
 use crate::http::graphql::{Endpoint, get, method_not_allowed, post};
 use crate::http::health::{healthz, readyz};
 use crate::http::tracing_span::RedactedRootSpan;
@@ -187,6 +188,9 @@ impl Application {
                         .route(web::post().to(post))
                         .default_service(web::to(method_not_allowed)),
                 )
+                .route("/auth/github/link", web::get().to(github::link))
+                .route("/auth/github/callback", web::get().to(github::callback))
+                .route("/github/setup", web::get().to(github::setup))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
         })

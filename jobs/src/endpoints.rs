@@ -31,3 +31,11 @@ impl Default for Endpoints {
         }
     }
 }
+
+impl Endpoints {
+    /// `host[:port][/path]` of GitHub's web host: how GitHub scopes and repositories are
+    /// identified.
+    pub fn github_host(&self) -> String {
+        crate::scope::input::url_identity(&self.github_web)
+    }
+}

@@ -270,11 +270,20 @@ impl ConnectionMutations {
             Ok(name) => name,
             Err(err) => return Ok(ConnectionPayload::invalid(err)),
         };
+        if state.github.app.is_none() {
+            return Ok(ConnectionPayload::invalid(UserError::new(
+                None,
+                UserErrorCode::NotConfigured,
+                "GitHub is not configured on this server (missing: TETHER_GITHUB_APP_ID, \
+                 TETHER_GITHUB_APP_PRIVATE_KEY_FILE)",
+            )));
+        }
         let Some(token) = linked_accounts::github_token(state, viewer).await? else {
             return Ok(ConnectionPayload::invalid(UserError::new(
                 None,
                 UserErrorCode::AccountNotLinked,
-                "link your GitHub account first (Settings → Linked accounts), then install the Tether GitHub App",
+                "link your GitHub account first (githubLinkUrl, or GET /auth/github/link), then \
+                 install the Tether GitHub App (githubAppInstallUrl)",
             )));
         };
         let new = NewConnection {

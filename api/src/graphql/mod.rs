@@ -4,6 +4,7 @@ pub mod auth_mutations;
 pub mod connection_mutations;
 pub mod context;
 pub mod errors;
+pub mod github_mutations;
 pub mod ids;
 pub mod loaders;
 pub mod pagination;
@@ -21,6 +22,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 pub struct MutationRoot(
     auth_mutations::AuthMutations,
     connection_mutations::ConnectionMutations,
+    github_mutations::LinkedAccountMutations,
 );
 
 /// Tether's schema.

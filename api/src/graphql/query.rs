@@ -9,6 +9,7 @@ use super::types::{
     ApiTokenNode, ConnectionNode, FindingNode, LinkedAccountNode, Node, OrganizationNode,
     RepositoryNode, UserNode, ViewerNode,
 };
+use crate::services::github_flow::{self, FlowError};
 use crate::services::repositories::{self, RepositoryFilter, SearchTerm};
 use crate::services::{accounts, connections, linked_accounts, members, sessions};
 use async_graphql::{Context, ID, Object};
@@ -146,10 +147,43 @@ impl QueryRoot {
         Ok(rows.into_iter().map(LinkedAccountNode).collect())
     }
 
+    /// Where to send the caller's browser to link their GitHub account (OAuth web flow; the
+    /// URL carries a single-use state that expires in ten minutes). Same as
+    /// `GET /auth/github/link`, for single-page apps.
+    #[graphql(name = "githubLinkUrl")]
+    async fn github_link_url(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let viewer = viewer(ctx)?;
+        github_flow::link_url(state(ctx)?, viewer)
+            .await
+            .map(String::from)
+            .map_err(flow_error)
+    }
+
+    /// Where to send an admin's browser to install the Tether GitHub App on a GitHub
+    /// organization (or, for non-owners, to request its installation); GitHub brings them back
+    /// to `/github/setup`, which connects the installation.
+    #[graphql(name = "githubAppInstallUrl")]
+    async fn github_app_install_url(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let viewer = viewer(ctx)?;
+        github_flow::install_url(state(ctx)?, viewer)
+            .await
+            .map(String::from)
+            .map_err(flow_error)
+    }
+
     /// The caller's API tokens in this organization (never the secrets).
     async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiTokenNode>> {
         let viewer = viewer(ctx)?;
         let rows = sessions::api_tokens(&state(ctx)?.db, viewer).await?;
         Ok(rows.into_iter().map(ApiTokenNode).collect())
+    }
+}
+
+/// A web flow that cannot start, as a query error with a stable code.
+fn flow_error(err: FlowError) -> ApiError {
+    match err {
+        FlowError::Forbidden(what) => ApiError::Forbidden(what),
+        FlowError::Api(err) => err,
+        other => ApiError::BadUserInput(other.to_string()),
     }
 }

@@ -1,5 +1,6 @@
 //! Tether's HTTP layer: our own GraphQL-over-HTTP handler, health checks, request logging.
 
+pub mod github;
 pub mod graphql;
 pub mod health;
 pub mod limits;

@@ -217,6 +217,20 @@ pub async fn find(
         .ok_or(ApiError::NotFound)
 }
 
+/// The id of the viewer's organization's connection for `scope`, if it has one.
+pub async fn find_by_scope(
+    state: &AppState,
+    viewer: &Viewer,
+    scope: &Scope,
+) -> Result<Option<Uuid>, ApiError> {
+    let key = scope.identity(&state.endpoints).key;
+    Ok(connection::Entity::find_in_org(viewer.organization_id)
+        .filter(connection::Column::ScopeKey.eq(key))
+        .one(&state.db)
+        .await?
+        .map(|row| row.id))
+}
+
 /// Rebuilds the scope of a stored connection.
 fn scope_of(row: &connection::Model) -> Result<Scope, ApiError> {
     Scope::from_row(row).map_err(|e| ApiError::Internal(e.to_string()))

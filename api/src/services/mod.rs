@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod github_flow;
 pub mod linked_accounts;
 pub mod members;
+pub mod oauth_states;
 pub mod repositories;
 pub mod sessions;
 

@@ -134,6 +134,11 @@ impl Providers {
         }
     }
 
+    /// GitHub's client (the web flows use it directly).
+    pub fn github(&self) -> &GitHub {
+        &self.github
+    }
+
     /// The endpoints the clients use.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints

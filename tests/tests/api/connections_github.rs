@@ -3,7 +3,7 @@
 
 use crate::helpers::{Account, Backend, TestApp, spawn_app_with};
 use crate::on_both_backends;
-use crate::providers::GITHUB_USER_TOKEN;
+use crate::providers::{GITHUB_USER_TOKEN, github_app_key};
 use chrono::Utc;
 use entities::{Provider, SealContext, linked_account, user};
 use sea_orm::{ActiveModelTrait, Set};
@@ -69,7 +69,13 @@ async fn github_with(permissions: Value) -> MockServer {
 
 async fn app_for(backend: Backend, server: &MockServer) -> TestApp {
     let uri = server.uri();
-    spawn_app_with(backend, move |raw| raw.github_api_url = uri).await
+    let key = github_app_key();
+    spawn_app_with(backend, move |raw| {
+        raw.github_api_url = uri;
+        raw.github_app_id = Some("4242".into());
+        raw.github_app_private_key = Some(key);
+    })
+    .await
 }
 
 async fn create(app: &TestApp, account: &Account, installation: Value) -> Value {
@@ -82,6 +88,26 @@ async fn create(app: &TestApp, account: &Account, installation: Value) -> Value 
         .await;
     assert!(body["errors"].is_null(), "{body}");
     body["data"]["createGitHubConnection"].clone()
+}
+
+async fn create_github_connection_says_when_github_is_not_configured(backend: Backend) {
+    let server = github_with(json!({"contents": "read", "metadata": "read"})).await;
+    let uri = server.uri();
+    let app = spawn_app_with(backend, move |raw| raw.github_api_url = uri).await;
+    let owner = app.owner().await;
+    link_github(&app, &owner).await;
+    let payload = create(&app, &owner, json!("123456")).await;
+    assert_eq!(
+        payload["userErrors"][0]["code"], "NOT_CONFIGURED",
+        "{payload}"
+    );
+    assert!(
+        payload["userErrors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TETHER_GITHUB_APP_ID")
+    );
+    assert!(payload["connection"].is_null());
 }
 
 async fn create_github_connection_requires_a_linked_account(backend: Backend) {
@@ -141,6 +167,7 @@ async fn create_github_connection_requires_contents_read(backend: Backend) {
 }
 
 on_both_backends!(
+    create_github_connection_says_when_github_is_not_configured,
     create_github_connection_requires_a_linked_account,
     create_github_connection_accepts_a_visible_installation,
     create_github_connection_rejects_an_invisible_installation,

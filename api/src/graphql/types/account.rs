@@ -96,6 +96,14 @@ impl LinkedAccountNode {
     async fn login(&self) -> &str {
         &self.0.login
     }
+    /// The provider's stable id of the account.
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
+    }
+    /// The provider's avatar image.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
     /// Linked at.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -36,6 +36,8 @@ pub enum UserErrorCode {
     AlreadyMember,
     /// The object does not exist in this organization.
     NotFound,
+    /// The server lacks the settings this needs (the message names them).
+    NotConfigured,
 }
 
 /// A user error: which input field, what code, and a message for people.

@@ -5,10 +5,12 @@
 mod app;
 mod check;
 mod listing;
+mod oauth;
 mod refresh;
 mod scope;
 
 pub use app::{GitHubApp, GitHubAppCredentials, InvalidAppKey};
+pub use oauth::{GitHubUser, OAuthClient, OAuthError, UserTokens};
 pub use scope::InstallationId;
 
 use super::{Credential, PageSink, ProviderClient, ValidatedScope};
@@ -28,6 +30,7 @@ const API_VERSION: &str = "2022-11-28";
 pub struct GitHub {
     clients: HttpClients,
     api: Url,
+    web: Url,
     app: Option<Arc<GitHubApp>>,
 }
 
@@ -37,6 +40,7 @@ impl GitHub {
         Self {
             clients,
             api: endpoints.github_api.clone(),
+            web: endpoints.github_web.clone(),
             app,
         }
     }

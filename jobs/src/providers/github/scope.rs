@@ -1,7 +1,7 @@
 //! A GitHub scope: an installation of the Tether GitHub App.
 
 use crate::endpoints::Endpoints;
-use crate::scope::input::{InvalidInput, url_identity};
+use crate::scope::input::InvalidInput;
 use crate::scope::{ProviderScope, ScopeColumns, ScopeFields, ScopeIdentity};
 use entities::Provider;
 
@@ -31,7 +31,7 @@ impl ProviderScope for InstallationId {
     const PROVIDER: Provider = Provider::Github;
 
     fn identity(&self, endpoints: &Endpoints) -> ScopeIdentity {
-        let host = url_identity(&endpoints.github_web);
+        let host = endpoints.github_host();
         ScopeIdentity {
             key: format!("github:{host}:installation:{}", self.get()),
             host,
