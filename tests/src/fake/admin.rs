@@ -1,8 +1,11 @@
 //! The admin API under `/_fake/`: shape scopes, change repositories, revoke tokens, inject
-//! faults, read request and served-fault counters.
+//! faults, read request and served-fault counters (GitHub's own part is `github::admin`).
 
+use super::github::repo_events::{Change, repository_changed};
+use super::github::webhooks::{Deliverer, flush};
 use super::server::Shared;
 use super::state::{Fault, Provider, RepoInfo, State, Target};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,7 +19,8 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route("/revoke", web::post().to(revoke))
             .route("/faults", web::post().to(faults))
             .route("/stats", web::get().to(stats))
-            .route("/reset-stats", web::post().to(reset_stats)),
+            .route("/reset-stats", web::post().to(reset_stats))
+            .configure(super::github::admin::routes),
     );
 }
 
@@ -95,33 +99,79 @@ fn target(body: &MutateRequest) -> Option<Target> {
     }
 }
 
-async fn mutate(shared: web::Data<Shared>, body: web::Json<MutateRequest>) -> HttpResponse {
-    let mut state = lock(&shared);
+async fn mutate(
+    shared: web::Data<Shared>,
+    deliverer: web::Data<Deliverer>,
+    body: web::Json<MutateRequest>,
+) -> HttpResponse {
+    let info = match change(&mut lock(&shared), &body) {
+        Ok(info) => info,
+        Err((status, message)) => {
+            return HttpResponse::build(status).json(json!({ "error": message }));
+        }
+    };
+    if body.provider != Provider::Github {
+        return HttpResponse::Ok().json(info);
+    }
+    let sent = flush(&shared, &deliverer).await;
+    let mut out = serde_json::to_value(&info).unwrap_or_default();
+    out["deliveries"] = serde_json::to_value(sent).unwrap_or_default();
+    HttpResponse::Ok().json(out)
+}
+
+/// Applies a mutation; on GitHub it also queues the webhook github.com would send.
+fn change(state: &mut State, body: &MutateRequest) -> Result<RepoInfo, (StatusCode, &'static str)> {
     let (provider, scope) = (body.provider, body.scope.as_str());
+    let github = provider == Provider::Github;
+    let mut before = None;
     let done: Option<RepoInfo> = if body.op == Op::Add {
         Some(state.add(provider, scope, body.name.as_deref()))
     } else {
-        let Some(target) = target(&body) else {
-            return bad_request("give \"index\" or \"id\" of the repository");
+        let Some(target) = target(body) else {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "give \"index\" or \"id\" of the repository",
+            ));
         };
+        if github {
+            let found = state.scope(provider, scope);
+            before = found.position(target).map(|at| found.repos[at].clone());
+        }
         match body.op {
             Op::Add => None,
             Op::Rename => match &body.name {
                 Some(name) => state.rename(provider, scope, target, name),
-                None => return bad_request("rename needs \"name\""),
+                None => return Err((StatusCode::BAD_REQUEST, "rename needs \"name\"")),
             },
             Op::Remove => state.remove(provider, scope, target),
             Op::Push => state.push(provider, scope, target),
             Op::Transfer => match &body.to_scope {
                 Some(to) => state.transfer(provider, scope, target, to),
-                None => return bad_request("transfer needs \"to_scope\""),
+                None => return Err((StatusCode::BAD_REQUEST, "transfer needs \"to_scope\"")),
             },
         }
     };
-    match done {
-        Some(info) => HttpResponse::Ok().json(info),
-        None => HttpResponse::NotFound().json(json!({ "error": "no such repository" })),
+    let Some(info) = done else {
+        return Err((StatusCode::NOT_FOUND, "no such repository"));
+    };
+    if github {
+        let change = match (body.op, &before) {
+            (Op::Add, _) => Some(Change::Created),
+            (Op::Remove, _) => Some(Change::Deleted),
+            (Op::Rename, Some(old)) => Some(Change::Renamed {
+                from: old.name.clone(),
+            }),
+            (Op::Push, Some(old)) => Some(Change::Pushed { before: old.sha() }),
+            (Op::Transfer, _) => Some(Change::Transferred {
+                from_scope: scope.to_owned(),
+            }),
+            (Op::Rename | Op::Push, None) => None,
+        };
+        if let Some(change) = change {
+            repository_changed(state, change, &info, before);
+        }
     }
+    Ok(info)
 }
 
 async fn revoke(shared: web::Data<Shared>, body: web::Json<RevokeRequest>) -> HttpResponse {

@@ -24,11 +24,17 @@ pub(crate) struct Incoming {
     pub private_token: Option<String>,
     /// `If-None-Match` header.
     pub if_none_match: Option<String>,
+    /// `Accept` header (GitHub's token endpoint answers JSON only when asked).
+    pub accept: Option<String>,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The request body (forms posted to GitHub's token endpoint).
+    pub body: Vec<u8>,
 }
 
 impl Incoming {
-    /// Reads the parts of `req` the fake uses.
-    pub fn from_request(req: &HttpRequest) -> Self {
+    /// Reads the parts of `req` (and its `body`) the fake uses.
+    pub fn from_request(req: &HttpRequest, body: &[u8]) -> Self {
         let header = |name: &str| {
             req.headers()
                 .get(name)
@@ -55,6 +61,9 @@ impl Incoming {
             authorization: header("authorization"),
             private_token: header("private-token"),
             if_none_match: header("if-none-match"),
+            accept: header("accept"),
+            content_type: header("content-type"),
+            body: body.to_vec(),
         }
     }
 
@@ -119,6 +128,37 @@ impl Incoming {
             _ => None,
         }
         .filter(|t| !t.is_empty())
+    }
+
+    /// The query's parameters followed by the body's, decoded from a form or a JSON object
+    /// (GitHub's token endpoint takes its parameters from either).
+    pub fn params(&self) -> Vec<(String, String)> {
+        let mut params = self.query.clone();
+        let json = self
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+        if json {
+            if let Ok(serde_json::Value::Object(map)) =
+                serde_json::from_slice::<serde_json::Value>(&self.body)
+            {
+                params.extend(map.into_iter().filter_map(|(k, v)| match v {
+                    serde_json::Value::String(s) => Some((k, s)),
+                    serde_json::Value::Number(n) => Some((k, n.to_string())),
+                    _ => None,
+                }));
+            }
+        } else {
+            params.extend(url::form_urlencoded::parse(&self.body).into_owned());
+        }
+        params
+    }
+
+    /// Whether the client asked for JSON.
+    pub fn accepts_json(&self) -> bool {
+        self.accept
+            .as_deref()
+            .is_some_and(|a| a.to_ascii_lowercase().contains("application/json"))
     }
 
     /// Whether `If-None-Match` names `etag`.

@@ -1,9 +1,13 @@
 //! The fake code host: GitHub, GitLab, Bitbucket Cloud and Azure DevOps on one port, with
 //! synthetic repositories, latency, rate-limit headers, faults on demand and an admin API.
+//! GitHub also serves its web pages (the OAuth web flow and the App's install flow, as if the
+//! signed-in user clicked through them) and delivers signed webhooks to the App.
 //!
-//! Every scope (GitLab group, Bitbucket workspace, Azure DevOps organization, GitHub
-//! installation) exists on first use with `repos_per_scope` repositories whose ids derive from
-//! the scope and their number, so two runs see the same ids.
+//! Every scope (GitLab group, Bitbucket workspace, Azure DevOps organization, GitHub account)
+//! exists on first use with `repos_per_scope` repositories whose ids derive from the scope and
+//! their number, so two runs see the same ids. A numeric GitHub scope `N` is installation `N`
+//! on the synthetic organization `org-N` (how tests name installations without the install
+//! flow); the install flow installs on a named account (`ghost`, `acme`, a user) instead.
 
 mod admin;
 mod azure;
@@ -14,8 +18,13 @@ mod http;
 mod server;
 mod state;
 
+pub use github::ops::OpError;
+pub use github::webhooks::{DeliverWebhook, Delivery, Signature, signature};
+pub use github::world::{GithubApp, GithubOrg, GithubUser};
 pub use state::{Fault, Provider, REPOS_PER_AZURE_PROJECT, RepoInfo, Stats, Target};
 
+use github::webhooks::{Deliverer, flush};
+use serde_json::Value;
 use state::State;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -45,6 +54,7 @@ impl Default for FakeConfig {
 /// A running fake code host; stops when dropped.
 pub struct FakeCodeHost {
     state: Arc<Mutex<State>>,
+    deliverer: Deliverer,
     address: SocketAddr,
     handle: actix_web::dev::ServerHandle,
 }
@@ -58,11 +68,13 @@ impl FakeCodeHost {
         let listener = TcpListener::bind(listen)?;
         let address = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::new(config.repos_per_scope)));
-        let server = server::serve(listener, state.clone(), config.latency)?;
+        let deliverer = Deliverer::new();
+        let server = server::serve(listener, state.clone(), config.latency, deliverer.clone())?;
         let handle = server.handle();
         tokio::spawn(server);
         Ok(Self {
             state,
+            deliverer,
             address,
             handle,
         })
@@ -159,6 +171,106 @@ impl FakeCodeHost {
     /// Starts counting requests afresh.
     pub fn reset_stats(&self) {
         self.state().reset_stats();
+    }
+
+    /// Registers the GitHub App (OAuth client, setup and webhook URLs, webhook secret).
+    pub fn set_github_app(&self, app: GithubApp) {
+        self.state().github.app = app;
+    }
+
+    /// The GitHub App as registered.
+    pub fn github_app(&self) -> GithubApp {
+        self.state().github.app.clone()
+    }
+
+    /// Signs the fake's browser in to GitHub as `user`.
+    pub fn set_github_user(&self, user: GithubUser) {
+        self.state().github.set_session(user);
+    }
+
+    /// Adds a GitHub organization (or replaces the one with its login).
+    pub fn add_github_org(&self, org: GithubOrg) {
+        self.state().github.add_org(org);
+    }
+
+    /// Makes user access tokens minted from now on expire after `seconds`.
+    pub fn set_github_token_lifetime(&self, seconds: i64) {
+        self.state().github.tokens.access_token_lifetime = seconds.max(1);
+    }
+
+    /// Moves GitHub's clock forward (codes, user tokens and installation tokens age with it).
+    pub fn advance_github_clock(&self, seconds: i64) {
+        self.state().github.advance(seconds);
+    }
+
+    /// Refuses user tokens the fake never minted, as GitHub does (by default they speak for
+    /// the signed-in user, because suites seed linked accounts without the OAuth flow).
+    pub fn reject_unknown_github_user_tokens(&self, reject: bool) {
+        self.state().github.reject_unknown_user_tokens = reject;
+    }
+
+    /// Runs a GitHub operation and sends the webhooks it queued.
+    async fn github_op(
+        &self,
+        op: impl FnOnce(&mut State) -> Result<Value, OpError>,
+    ) -> Result<Vec<Delivery>, OpError> {
+        op(&mut self.state())?;
+        Ok(flush(&self.state, &self.deliverer).await)
+    }
+
+    /// An organization owner approves the pending installation request on `account`;
+    /// `installation.created` (with the requester) is delivered.
+    pub async fn approve_github_request(&self, account: &str) -> Result<Vec<Delivery>, OpError> {
+        self.github_op(|s| github::ops::approve(s, account)).await
+    }
+
+    /// Uninstalls the App: `installation.deleted` is delivered, its tokens stop working.
+    pub async fn uninstall_github(&self, installation: u64) -> Result<Vec<Delivery>, OpError> {
+        self.github_op(|s| github::ops::uninstall(s, installation))
+            .await
+    }
+
+    /// Suspends (or unsuspends) an installation: `installation.suspend` / `unsuspend`.
+    pub async fn suspend_github(
+        &self,
+        installation: u64,
+        suspend: bool,
+    ) -> Result<Vec<Delivery>, OpError> {
+        self.github_op(|s| github::ops::set_suspended(s, installation, suspend))
+            .await
+    }
+
+    /// Takes repositories out of an installation: `installation_repositories.removed`.
+    pub async fn remove_github_repositories(
+        &self,
+        installation: u64,
+        names: &[String],
+    ) -> Result<Vec<Delivery>, OpError> {
+        self.github_op(|s| github::ops::remove_repositories(s, installation, names))
+            .await
+    }
+
+    /// Gives `count` more repositories to an installation: `installation_repositories.added`.
+    pub async fn add_github_repositories(
+        &self,
+        installation: u64,
+        count: usize,
+    ) -> Result<Vec<Delivery>, OpError> {
+        self.github_op(|s| github::ops::add_repositories(s, installation, count))
+            .await
+    }
+
+    /// Sends a webhook of the test's making (or one sent before, again).
+    pub async fn deliver_github_webhook(
+        &self,
+        webhook: DeliverWebhook,
+    ) -> Result<Vec<Delivery>, OpError> {
+        self.github_op(|s| github::ops::deliver(s, webhook)).await
+    }
+
+    /// Webhook deliveries sent so far, oldest first.
+    pub fn github_deliveries(&self) -> Vec<Delivery> {
+        self.state().github.hooks.deliveries()
     }
 
     /// Stops the server, finishing requests in flight.

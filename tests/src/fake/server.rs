@@ -1,6 +1,7 @@
 //! The HTTP server: routes each request to its provider, after the configured latency, through
 //! faults, counters and rate-limit headers.
 
+use super::github::webhooks::{Deliverer, flush};
 use super::http::{Incoming, set_header};
 use super::state::{Budget, Fault, Provider, State};
 use super::{admin, azure, bitbucket, github, gitlab};
@@ -44,7 +45,9 @@ fn provider_of(req: &Incoming) -> Option<Provider> {
     match req.segments.first().map(String::as_str) {
         Some("api") if req.segments.get(1).is_some_and(|s| s == "v4") => Some(Provider::Gitlab),
         Some("2.0") => Some(Provider::Bitbucket),
-        Some("user" | "app" | "installation" | "repos") => Some(Provider::Github),
+        Some("user" | "app" | "installation" | "repos" | "login" | "apps") => {
+            Some(Provider::Github)
+        }
         _ => None,
     }
 }
@@ -98,35 +101,45 @@ fn failure(provider: Option<Provider>, fault: &Fault) -> HttpResponse {
 
 async fn provider_request(
     req: HttpRequest,
+    body: web::Bytes,
     shared: web::Data<Shared>,
     latency: web::Data<Latency>,
+    deliverer: web::Data<Deliverer>,
 ) -> HttpResponse {
     if !latency.0.is_zero() {
         tokio::time::sleep(latency.0).await;
     }
-    let incoming = Incoming::from_request(&req);
+    let incoming = Incoming::from_request(&req, &body);
     let provider = provider_of(&incoming);
     let route = provider.and_then(|p| route(p, &incoming));
+    // github.com's pages (OAuth, install) have no API rate limit.
+    let web_page = matches!(&route, Some(Route::Github(e)) if e.is_web());
     let label = match (&route, provider) {
         (Some(r), _) => r.label().to_owned(),
         (None, Some(p)) => format!("{}.unknown", p.as_str()),
         (None, None) => "unknown".to_owned(),
     };
 
-    let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-    state.count(&label);
-    let credential = incoming.credential().unwrap_or_default();
-    let budget = provider.map(|p| (p, state.charge(p, &credential)));
-    let fault = state.take_fault(&incoming.path_and_query);
-    let mut response = match (&fault, route) {
-        (Some(fault), _) => failure(provider, fault),
-        (None, Some(Route::Gitlab(e))) => gitlab::serve(&mut state, &incoming, e),
-        (None, Some(Route::Bitbucket(e))) => bitbucket::serve(&mut state, &incoming, e),
-        (None, Some(Route::Azure(e))) => azure::serve(&mut state, &incoming, e),
-        (None, Some(Route::Github(e))) => github::serve(&mut state, &incoming, e),
-        (None, None) => error(provider, StatusCode::NOT_FOUND, "404 Not Found"),
+    let (mut response, budget, fault) = {
+        let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+        state.count(&label);
+        let credential = incoming.credential().unwrap_or_default();
+        let budget = provider
+            .filter(|_| !web_page)
+            .map(|p| (p, state.charge(p, &credential)));
+        let fault = state.take_fault(&incoming.path_and_query);
+        let response = match (&fault, route) {
+            (Some(fault), _) => failure(provider, fault),
+            (None, Some(Route::Gitlab(e))) => gitlab::serve(&mut state, &incoming, e),
+            (None, Some(Route::Bitbucket(e))) => bitbucket::serve(&mut state, &incoming, e),
+            (None, Some(Route::Azure(e))) => azure::serve(&mut state, &incoming, e),
+            (None, Some(Route::Github(e))) => github::serve(&mut state, &incoming, e),
+            (None, None) => error(provider, StatusCode::NOT_FOUND, "404 Not Found"),
+        };
+        (response, budget, fault)
     };
-    drop(state);
+    // The install flow's webhook reaches the App before the browser reaches the setup URL.
+    flush(&shared, &deliverer).await;
 
     if let Some((provider, budget)) = budget {
         let exhausted = fault.is_some_and(|f| f.status == 429);
@@ -140,13 +153,16 @@ pub(crate) fn serve(
     listener: TcpListener,
     state: Arc<Shared>,
     latency: Duration,
+    deliverer: Deliverer,
 ) -> std::io::Result<actix_web::dev::Server> {
     let shared = web::Data::from(state);
     let latency = web::Data::new(Latency(latency));
+    let deliverer = web::Data::new(deliverer);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(shared.clone())
             .app_data(latency.clone())
+            .app_data(deliverer.clone())
             .configure(admin::routes)
             .default_service(web::to(provider_request))
     })

@@ -1,5 +1,6 @@
 //! The fake host's data: scopes of synthetic repositories, tokens, faults and counters.
 
+use super::github::world::Github;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -292,6 +293,8 @@ pub struct State {
     faults: Vec<Fault>,
     stats: Stats,
     windows: HashMap<(Provider, String), Window>,
+    /// GitHub's App, users, organizations, installations and user tokens.
+    pub(crate) github: Github,
 }
 
 impl State {
