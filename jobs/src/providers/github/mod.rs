@@ -1,12 +1,14 @@
 //! GitHub through the Tether GitHub App: listings and refresh authenticate as the app's
 //! installation; creating a connection checks, with the user's linked-account token, that the
-//! installation is visible to them and grants contents and metadata read.
+//! installation is visible to them and grants contents and metadata read. The app's webhooks are
+//! verified and parsed in [`webhooks`].
 
 mod app;
 mod check;
 mod listing;
 mod refresh;
 mod scope;
+pub mod webhooks;
 
 pub use app::{GitHubApp, GitHubAppCredentials, InvalidAppKey};
 pub use scope::InstallationId;
