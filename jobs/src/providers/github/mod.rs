@@ -66,9 +66,9 @@ impl GitHub {
         http: &Fetcher,
     ) -> Result<SecretString, FetchError> {
         let Some(app) = &self.app else {
-            return Err(FetchError::Unauthorized(
-                "this server has no GitHub App configured (TETHER_GITHUB_APP_ID, \
-                 TETHER_GITHUB_APP_PRIVATE_KEY)"
+            return Err(FetchError::AppMisconfigured(
+                "this server has no GitHub App configured: an operator must set \
+                 TETHER_GITHUB_APP_ID and TETHER_GITHUB_APP_PRIVATE_KEY_FILE"
                     .into(),
             ));
         };
