@@ -189,6 +189,10 @@ impl Application {
                 )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route(
+                    "/webhooks/github",
+                    web::post().to(crate::http::webhooks::github),
+                )
         })
         .listen(listener)
         .map_err(listener_error)?

@@ -1,7 +1,9 @@
-//! Tether's HTTP layer: our own GraphQL-over-HTTP handler, health checks, request logging.
+//! Tether's HTTP layer: our own GraphQL-over-HTTP handler, health checks, webhooks, request
+//! logging.
 
 pub mod graphql;
 pub mod health;
 pub mod limits;
 pub mod media;
 pub mod tracing_span;
+pub mod webhooks;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod github_webhooks;
 pub mod linked_accounts;
 pub mod members;
 pub mod repositories;

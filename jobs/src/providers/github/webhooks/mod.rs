@@ -25,6 +25,25 @@ pub const EVENT_HEADER: &str = "X-GitHub-Event";
 /// The header identifying the event's delivery; a redelivery repeats it.
 pub const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
 
+/// An `X-GitHub-Delivery` id: GitHub sends a GUID; anything of 1 to 128 visible ASCII characters
+/// (what the delivery record holds) is accepted, so a format change upstream does not refuse
+/// deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryId(String);
+
+impl DeliveryId {
+    /// Reads the raw header value.
+    pub fn parse(raw: &[u8]) -> Option<Self> {
+        let fits = (1..=128).contains(&raw.len()) && raw.iter().all(u8::is_ascii_graphic);
+        fits.then(|| Self(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A delivery, as Tether acts on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

@@ -381,3 +381,19 @@ fn malformed_payloads_are_errors_never_panics() {
         let _ = parse(event, &[0xff, 0x00, 0x7b]);
     }
 }
+
+#[test]
+fn delivery_ids_are_short_visible_ascii() {
+    let guid = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+    assert_eq!(DeliveryId::parse(guid.as_bytes()).unwrap().as_str(), guid);
+    for bad in [
+        &b""[..],
+        b"has space",
+        b"new\nline",
+        "é".as_bytes(),
+        &[b'a'; 129],
+    ] {
+        assert_eq!(DeliveryId::parse(bad), None, "{bad:?}");
+    }
+    assert!(DeliveryId::parse(&[b'a'; 128]).is_some());
+}
