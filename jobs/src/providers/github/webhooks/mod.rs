@@ -6,6 +6,7 @@
 //! [`Event::Ignored`], to be acknowledged and left alone.
 
 mod events;
+mod payloads;
 mod signature;
 
 pub use events::{
@@ -98,10 +99,10 @@ fn decode<T: DeserializeOwned>(event: &'static str, body: &[u8]) -> Result<T, Pa
 /// Parses a verified delivery of `event` (the `X-GitHub-Event` header).
 pub fn parse(event: &str, body: &[u8]) -> Result<Event, PayloadError> {
     match event {
-        "installation" => events::installation(body),
-        "installation_repositories" => events::repositories(body),
-        "repository" => events::repository(body),
-        "push" => events::push(body),
+        "installation" => payloads::installation(body),
+        "installation_repositories" => payloads::repositories(body),
+        "repository" => payloads::repository(body),
+        "push" => payloads::push(body),
         other => Ok(Event::Ignored(Ignored::new(other, None))),
     }
 }
