@@ -193,6 +193,10 @@ impl Application {
                 .route("/github/setup", web::get().to(github::setup))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route(
+                    "/webhooks/github",
+                    web::post().to(crate::http::webhooks::github),
+                )
         })
         .listen(listener)
         .map_err(listener_error)?

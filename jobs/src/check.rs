@@ -75,7 +75,8 @@ impl From<FetchError> for CheckError {
             )),
             FetchError::Transient(message)
             | FetchError::Protocol(message)
-            | FetchError::TooLarge(message) => Self::Unreachable(message),
+            | FetchError::TooLarge(message)
+            | FetchError::AppMisconfigured(message) => Self::Unreachable(message),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Tether's HTTP layer: our own GraphQL-over-HTTP handler, health checks, request logging.
+//! Tether's HTTP layer: our own GraphQL-over-HTTP handler, health checks, webhooks, request
+//! logging.
 
 pub mod github;
 pub mod graphql;
@@ -6,3 +7,4 @@ pub mod health;
 pub mod limits;
 pub mod media;
 pub mod tracing_span;
+pub mod webhooks;

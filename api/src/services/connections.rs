@@ -15,7 +15,8 @@ use jobs::scheduler::claim;
 use jobs::{AccessToken, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -147,10 +148,30 @@ pub async fn create(
         Err(err) if is_unique_violation(&err) => return Err(duplicate().into()),
         Err(err) => return Err(err.into()),
     };
-    // Re-attach with the state and scan flag they had; the next complete discovery decides
-    // what is still there.
+    let reattached = reattach(&txn, viewer.organization_id, &identity.key, id).await?;
+    txn.commit().await?;
+    enqueue(state, &inserted, Trigger::Created).await;
+    tracing::info!(
+        connection = %id,
+        organization = %viewer.organization_id,
+        provider = ?inserted.provider,
+        reattached,
+        "connection created"
+    );
+    Ok(inserted)
+}
+
+/// Re-attaches `organization`'s detached repositories of `scope_key` (left by an earlier
+/// connection to the same scope) to `connection`, with the state and scan flag they had; the
+/// next complete discovery decides what is still there. Returns how many.
+pub async fn reattach<C: ConnectionTrait>(
+    db: &C,
+    organization: Uuid,
+    scope_key: &str,
+    connection: Uuid,
+) -> Result<u64, DbErr> {
     let reattached = repository::Entity::update_many()
-        .col_expr(repository::Column::ConnectionId, Expr::value(id))
+        .col_expr(repository::Column::ConnectionId, Expr::value(connection))
         .col_expr(
             repository::Column::State,
             Expr::col(repository::Column::DetachedState).if_null(RepositoryState::Active),
@@ -167,21 +188,12 @@ pub async fn create(
             repository::Column::DetachedScanEnabled,
             Expr::value(Option::<bool>::None),
         )
-        .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
-        .filter(repository::Column::ScopeKey.eq(&identity.key))
+        .filter(repository::Column::OrganizationId.eq(organization))
+        .filter(repository::Column::ScopeKey.eq(scope_key))
         .filter(repository::Column::ConnectionId.is_null())
-        .exec(&txn)
+        .exec(db)
         .await?;
-    txn.commit().await?;
-    enqueue(state, &inserted, Trigger::Created).await;
-    tracing::info!(
-        connection = %id,
-        organization = %viewer.organization_id,
-        provider = ?inserted.provider,
-        reattached = reattached.rows_affected,
-        "connection created"
-    );
-    Ok(inserted)
+    Ok(reattached.rows_affected)
 }
 
 /// Which of the organization's connections a listing shows.
@@ -299,7 +311,7 @@ pub async fn update_credential(
 
 /// Enqueues a discovery now and claims the connection so the scheduler does not enqueue it
 /// again; when the queue is unreachable the connection stays due and the scheduler retries.
-async fn enqueue(state: &AppState, row: &connection::Model, trigger: Trigger) {
+pub(crate) async fn enqueue(state: &AppState, row: &connection::Model, trigger: Trigger) {
     match state
         .queues
         .discover(row.provider, row.id, trigger, None)

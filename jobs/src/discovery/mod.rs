@@ -11,7 +11,7 @@ mod upsert;
 pub use activity::Activity;
 pub use outcome::{Issue, IssueCode, Verdict, verdict};
 pub use schedule::SchedulePolicy;
-pub use upsert::Counters;
+pub use upsert::{Counters, mark_removed, upsert_announced};
 
 use crate::http::{FetchError, FetchPolicy, Fetcher};
 use crate::providers::{Credential, Providers, RemoteRepository};

@@ -16,6 +16,8 @@ pub enum IssueCode {
     Unauthorized,
     /// The app installation was uninstalled or suspended.
     Suspended,
+    /// The server's GitHub App id or private key was refused: an operator must fix the settings.
+    AppMisconfigured,
     /// The scope is gone, or the credential can no longer see it.
     ScopeNotFound,
     /// The provider kept failing (5xx, timeouts, connection errors).
@@ -35,6 +37,7 @@ impl IssueCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Suspended => "SUSPENDED",
+            Self::AppMisconfigured => "APP_MISCONFIGURED",
             Self::ScopeNotFound => "SCOPE_NOT_FOUND",
             Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
             Self::ProviderError => "PROVIDER_ERROR",
@@ -168,6 +171,13 @@ pub fn verdict(
             message.clone(),
             IssueCode::ScopeNotFound,
         ),
+        // Nothing the user can do: degraded until an operator fixes the server's settings.
+        FetchError::AppMisconfigured(message) => ended(
+            cut_short,
+            ConnectionStatus::Degraded,
+            message.clone(),
+            IssueCode::AppMisconfigured,
+        ),
         FetchError::Transient(_) | FetchError::Protocol(_) | FetchError::TooLarge(_) => {
             let code = if matches!(failure, FetchError::Transient(_)) {
                 IssueCode::ProviderUnavailable
@@ -243,6 +253,24 @@ mod tests {
                 fetch(FetchError::Suspended(msg())),
                 SOME,
                 (Failed, ConnectionStatus::Suspended, Some("SUSPENDED")),
+            ),
+            (
+                fetch(FetchError::AppMisconfigured(msg())),
+                NONE,
+                (
+                    Failed,
+                    ConnectionStatus::Degraded,
+                    Some("APP_MISCONFIGURED"),
+                ),
+            ),
+            (
+                fetch(FetchError::AppMisconfigured(msg())),
+                SOME,
+                (
+                    Partial,
+                    ConnectionStatus::Degraded,
+                    Some("APP_MISCONFIGURED"),
+                ),
             ),
             (
                 fetch(FetchError::NotFound(msg())),

@@ -3,11 +3,11 @@
 
 use crate::providers::RemoteRepository;
 use chrono::Utc;
-use entities::{RepositoryState, connection, repository};
+use entities::{RepositoryState, Visibility, connection, repository};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -114,6 +114,28 @@ fn new_row(remote: &RemoteRepository, conn: &connection::Model) -> repository::A
     row
 }
 
+/// The rows of `conn`'s organization and host for `repos`, by provider id.
+async fn existing<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    repos: &[RemoteRepository],
+) -> Result<HashMap<String, repository::Model>, DbErr> {
+    let ids: Vec<String> = repos.iter().map(|r| r.external_id.clone()).collect();
+    // Only the key index matches (provider id, host): while a first discovery fills the table
+    // the statistics are stale, and a predicate on the organization would let PostgreSQL pick
+    // the organization index and filter every repository of it for each page. The organization
+    // is checked here instead (other organizations connecting the same scope are rare).
+    Ok(repository::Entity::find()
+        .filter(repository::Column::ExternalId.is_in(ids))
+        .filter(repository::Column::Host.eq(&conn.host))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| r.organization_id == conn.organization_id)
+        .map(|r| (r.external_id.clone(), r))
+        .collect())
+}
+
 /// Upserts one listed page; `seen` collects provider ids across the run.
 pub async fn upsert_page(
     db: &DatabaseConnection,
@@ -130,20 +152,7 @@ pub async fn upsert_page(
     if page.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = page.iter().map(|r| r.external_id.clone()).collect();
-    // Only the key index matches (provider id, host): while a first discovery fills the table
-    // the statistics are stale, and a predicate on the organization would let PostgreSQL pick
-    // the organization index and filter every repository of it for each page. The organization
-    // is checked here instead (other organizations connecting the same scope are rare).
-    let existing: HashMap<String, repository::Model> = repository::Entity::find()
-        .filter(repository::Column::ExternalId.is_in(ids))
-        .filter(repository::Column::Host.eq(&conn.host))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|r| r.organization_id == conn.organization_id)
-        .map(|r| (r.external_id.clone(), r))
-        .collect();
+    let existing = existing(db, conn, &page).await?;
     let mut fresh = Vec::new();
     let mut changed = Vec::new();
     for remote in &page {
@@ -209,4 +218,97 @@ pub async fn mark_gone(
             .await?;
     }
     Ok(gone.len() as i64)
+}
+
+/// Upserts repositories a provider announced rather than listed (a GitHub installation was
+/// granted them): new rows get what the announcement has; known rows come back `ACTIVE` under
+/// `conn` with its names and URLs, keeping what the announcement lacks (default branch,
+/// topics, fork, an `INTERNAL` visibility a private flag cannot tell) until the next discovery
+/// lists them. Runs inside the caller's transaction.
+pub async fn upsert_announced<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    announced: Vec<RemoteRepository>,
+) -> Result<Counters, DbErr> {
+    let mut seen = HashSet::new();
+    let announced: Vec<RemoteRepository> = announced
+        .into_iter()
+        .filter(|r| seen.insert(r.external_id.clone()))
+        .collect();
+    let mut counters = Counters::default();
+    if announced.is_empty() {
+        return Ok(counters);
+    }
+    let existing = existing(db, conn, &announced).await?;
+    let mut fresh = Vec::new();
+    for remote in &announced {
+        let Some(row) = existing.get(&remote.external_id) else {
+            fresh.push(new_row(remote, conn));
+            continue;
+        };
+        let visibility = match (row.visibility, remote.visibility) {
+            (Visibility::Internal, Visibility::Private) => Visibility::Internal,
+            (_, announced) => announced,
+        };
+        let web_url = remote.web_url.clone().or_else(|| row.web_url.clone());
+        let clone_url = remote.clone_url.clone().or_else(|| row.clone_url.clone());
+        let same = row.name == remote.name
+            && row.full_name == remote.full_name
+            && row.web_url == web_url
+            && row.clone_url == clone_url
+            && row.visibility == visibility
+            && row.state == RepositoryState::Active
+            && row.connection_id == Some(conn.id)
+            && row.scope_key == conn.scope_key;
+        if same {
+            counters.unchanged += 1;
+            continue;
+        }
+        let mut active: repository::ActiveModel = row.clone().into();
+        active.connection_id = Set(Some(conn.id));
+        active.scope_key = Set(conn.scope_key.clone());
+        active.name = Set(remote.name.clone());
+        active.full_name = Set(remote.full_name.clone());
+        active.web_url = Set(web_url);
+        active.clone_url = Set(clone_url);
+        active.visibility = Set(visibility);
+        active.state = Set(RepositoryState::Active);
+        active.detached_state = Set(None);
+        active.detached_scan_enabled = Set(None);
+        active.refreshed_at = Set(Utc::now());
+        active.update(db).await?;
+        counters.updated += 1;
+    }
+    counters.added = fresh.len() as i64;
+    if !fresh.is_empty() {
+        repository::Entity::insert_many(fresh).exec(db).await?;
+    }
+    Ok(counters)
+}
+
+/// Marks exactly these repositories of `conn` gone (the provider said it lost access to them,
+/// so no listing is needed); rows of other connections are left alone. Returns how many were
+/// active.
+pub async fn mark_removed<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    external_ids: Vec<String>,
+) -> Result<i64, DbErr> {
+    if external_ids.is_empty() {
+        return Ok(0);
+    }
+    let marked = repository::Entity::update_many()
+        .col_expr(
+            repository::Column::State,
+            Expr::value(RepositoryState::Gone),
+        )
+        .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+        .filter(repository::Column::OrganizationId.eq(conn.organization_id))
+        .filter(repository::Column::Host.eq(&conn.host))
+        .filter(repository::Column::ExternalId.is_in(external_ids))
+        .filter(repository::Column::ConnectionId.eq(conn.id))
+        .filter(repository::Column::State.eq(RepositoryState::Active))
+        .exec(db)
+        .await?;
+    Ok(marked.rows_affected as i64)
 }

@@ -15,6 +15,10 @@ pub enum FetchError {
     /// The app installation was uninstalled or suspended.
     #[error("{0}")]
     Suspended(String),
+    /// The server's own provider identity was refused (the GitHub App's id or private key):
+    /// an operator's mistake, not the user's.
+    #[error("{0}")]
+    AppMisconfigured(String),
     /// The provider asked us to wait longer than the caller may hold on.
     #[error("rate limited until {until}")]
     RateLimited {

@@ -200,7 +200,9 @@ impl Fetcher {
                     return Err(FetchError::RateLimited { until });
                 }
                 self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(wait).await;
+                // Until the instant the budget recorded, so the next attempt finds it passed.
+                let left = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                tokio::time::sleep(left).await;
                 continue;
             }
             if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {

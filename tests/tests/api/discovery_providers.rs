@@ -3,13 +3,15 @@
 
 use crate::connections_github::link_github;
 use crate::fixtures::{self, rows};
-use crate::helpers::{Backend, TestApp, spawn_api_only};
+use crate::helpers::{Backend, TestApp, spawn_api_only, spawn_app_with};
 use crate::on_both_backends;
 use crate::providers::*;
 use entities::{ConnectionStatus, DiscoveryOutcome, Visibility};
 use jobs::discovery::RunReport;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use std::time::Duration;
+use tests::eventually;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -87,19 +89,45 @@ async fn github_discovery_lists_an_installation_as_the_app(backend: Backend) {
     assert_eq!(again.counters.unchanged, 130);
 }
 
-async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
+/// A GitHub where installation `id` is visible to the linked account and minting its token
+/// answers `status`.
+async fn github_minting(id: u64, status: u16) -> MockServer {
     let github = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/user/installations"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 1, "installations": [
-            {"id": 77, "account": {"login": "ghost-org"}, "permissions": {"contents": "read", "metadata": "read"}}]})))
+            {"id": id, "account": {"login": "ghost-org"}, "permissions": {"contents": "read", "metadata": "read"}}]})))
         .mount(&github)
         .await;
+    let message = match status {
+        401 => "A JSON web token could not be decoded",
+        403 => "This installation has been suspended",
+        _ => "Not Found",
+    };
     Mock::given(method("POST"))
-        .and(path("/app/installations/77/access_tokens"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .and(path(format!("/app/installations/{id}/access_tokens")))
+        .respond_with(ResponseTemplate::new(status).set_body_json(json!({"message": message})))
+        .expect(1..)
         .mount(&github)
         .await;
+    github
+}
+
+/// Links a GitHub account for a new owner and connects installation `id` as them.
+async fn connect_installation(app: &TestApp, id: u64) -> String {
+    let owner = app.owner().await;
+    link_github(app, &owner).await;
+    let created = app
+        .graphql(Some(&owner.token), "mutation($id: ID!) { createGitHubConnection(input: {installationId: $id}) { connection { id } userErrors { message } } }", json!({"id": id}))
+        .await;
+    created["data"]["createGitHubConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned()
+}
+
+async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
+    let github = github_minting(77, 404).await;
     let key = github_app_key();
     let uri = github.uri();
     let app = spawn_api_only(backend, move |raw| {
@@ -108,15 +136,7 @@ async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
         raw.github_app_private_key = Some(key);
     })
     .await;
-    let owner = app.owner().await;
-    link_github(&app, &owner).await;
-    let created = app
-        .graphql(Some(&owner.token), "mutation { createGitHubConnection(input: {installationId: 77}) { connection { id } } }", json!({}))
-        .await;
-    let id = created["data"]["createGitHubConnection"]["connection"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = connect_installation(&app, 77).await;
     let (conn, report) = run(&app, &id).await;
     assert_eq!(report.outcome, DiscoveryOutcome::Failed);
     let now = entities::connection::Entity::find_by_id(conn.id)
@@ -126,6 +146,90 @@ async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
         .unwrap();
     assert_eq!(now.status, ConnectionStatus::Suspended);
     assert!(now.status_message.unwrap().contains("no longer installed"));
+}
+
+async fn github_discovery_marks_a_suspended_installation_suspended(backend: Backend) {
+    let github = github_minting(78, 403).await;
+    let key = github_app_key();
+    let uri = github.uri();
+    let app = spawn_api_only(backend, move |raw| {
+        raw.github_api_url = uri;
+        raw.github_app_id = Some("4242".into());
+        raw.github_app_private_key = Some(key);
+    })
+    .await;
+    let id = connect_installation(&app, 78).await;
+    let (conn, report) = run(&app, &id).await;
+    assert_eq!(report.outcome, DiscoveryOutcome::Failed);
+    let now = entities::connection::Entity::find_by_id(conn.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.status, ConnectionStatus::Suspended);
+    assert!(now.status_message.unwrap().contains("is suspended"));
+}
+
+/// A 401 to the mint means GitHub refused the app's own JWT: the operator configured the wrong
+/// app id or key. Not the user's to fix, so not UNAUTHORIZED nor SUSPENDED; workers run here so
+/// the ERROR line is this app's.
+async fn github_discovery_with_a_wrong_app_key_degrades_and_tells_the_operator(backend: Backend) {
+    let github = github_minting(79, 401).await;
+    let key = github_app_key();
+    let uri = github.uri();
+    let app = spawn_app_with(backend, move |raw| {
+        raw.github_api_url = uri;
+        raw.github_app_id = Some("4242".into());
+        raw.github_app_private_key = Some(key);
+    })
+    .await;
+    let id = connect_installation(&app, 79).await;
+    let conn = fixtures::connection_row(&app.state.db, &id).await;
+    let row = || async {
+        entities::connection::Entity::find_by_id(conn.id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    eventually(
+        "the connection to be degraded",
+        Duration::from_secs(30),
+        async || row().await.status == ConnectionStatus::Degraded,
+    )
+    .await;
+    let message = row().await.status_message.unwrap();
+    assert!(message.contains("id or private key is wrong"), "{message}");
+    assert!(message.contains("TETHER_GITHUB_APP_ID"), "{message}");
+    assert!(
+        message.contains("TETHER_GITHUB_APP_PRIVATE_KEY_FILE"),
+        "{message}"
+    );
+    let runs = entities::discovery_run::Entity::find()
+        .filter(entities::discovery_run::Column::ConnectionId.eq(conn.id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let finished = runs.iter().find(|r| r.finished_at.is_some()).unwrap();
+    assert_eq!(finished.outcome, Some(DiscoveryOutcome::Failed));
+    assert_eq!(finished.issues[0]["code"], "APP_MISCONFIGURED");
+    eventually(
+        "an ERROR line naming the app's settings",
+        Duration::from_secs(10),
+        async || {
+            app.logs()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .any(|line| {
+                    line["level"] == "ERROR"
+                        && line["fields"]["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("TETHER_GITHUB_APP_ID"))
+                        && line["fields"]["github_said"] == "A JSON web token could not be decoded"
+                })
+        },
+    )
+    .await;
 }
 
 fn bitbucket_repo(n: u64) -> Value {
@@ -244,6 +348,8 @@ async fn azure_devops_discovery_lists_every_project(backend: Backend) {
 on_both_backends!(
     github_discovery_lists_an_installation_as_the_app,
     github_discovery_marks_an_uninstalled_app_suspended,
+    github_discovery_marks_a_suspended_installation_suspended,
+    github_discovery_with_a_wrong_app_key_degrades_and_tells_the_operator,
     bitbucket_discovery_lists_a_workspace,
     azure_devops_discovery_lists_every_project,
 );

@@ -17,6 +17,7 @@ mod discovery_gitlab;
 mod discovery_providers;
 mod fixtures;
 mod github_link;
+mod github_webhooks;
 mod graphql_http;
 mod providers;
 mod schema;

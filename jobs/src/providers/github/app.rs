@@ -5,6 +5,7 @@ use super::GitHub;
 use crate::http::{FetchError, Fetcher};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -95,7 +96,9 @@ impl GitHubApp {
             .map(|(token, _)| token.clone())
     }
 
-    /// An installation access token, from the cache or freshly minted.
+    /// An installation access token, from the cache or freshly minted. GitHub answers the mint
+    /// 401 when it refuses the app's own JWT (wrong app id or key, or a clock far off: the
+    /// operator's to fix), 403 when the installation is suspended and 404 when it is gone.
     pub(super) async fn installation_token(
         &self,
         github: &GitHub,
@@ -110,25 +113,56 @@ impl GitHubApp {
             github.api()
         );
         let request = github.request(reqwest::Method::POST, &url, &self.jwt()?);
-        let minted: AccessToken = match http.json(request).await {
-            Ok((token, _)) => token,
-            Err(FetchError::NotFound(_)) => {
-                return Err(FetchError::Suspended(format!(
-                    "the Tether GitHub App is no longer installed (installation {installation})"
-                )));
+        let response = http.response(request).await?;
+        let status = response.status();
+        if status.is_success() {
+            let minted: AccessToken = http.read_json(response).await?;
+            return Ok(self.keep(installation, minted));
+        }
+        Err(match status {
+            StatusCode::UNAUTHORIZED => {
+                let body = http.error_json(response).await;
+                let said: String = body["message"]
+                    .as_str()
+                    .unwrap_or("no message")
+                    .chars()
+                    .take(200)
+                    .collect();
+                tracing::error!(
+                    app_id = %self.app_id,
+                    installation,
+                    github_said = %said,
+                    "GitHub refused the GitHub App's JWT (HTTP 401): the app id or private key is \
+                     wrong; check TETHER_GITHUB_APP_ID and TETHER_GITHUB_APP_PRIVATE_KEY_FILE"
+                );
+                FetchError::AppMisconfigured(format!(
+                    "the GitHub App's id or private key is wrong: GitHub refused the app's token \
+                     for installation {installation} (HTTP 401); an operator must check \
+                     TETHER_GITHUB_APP_ID / TETHER_GITHUB_APP_PRIVATE_KEY_FILE (and this server's clock)"
+                ))
             }
-            Err(FetchError::Unauthorized(_)) => {
-                return Err(FetchError::Suspended(format!(
-                    "installation {installation} of the Tether GitHub App is suspended or refuses the app"
-                )));
-            }
-            Err(other) => return Err(other),
-        };
+            StatusCode::FORBIDDEN => FetchError::Suspended(format!(
+                "installation {installation} of the Tether GitHub App is suspended; \
+                 unsuspend it on GitHub to resume discovery"
+            )),
+            StatusCode::NOT_FOUND => FetchError::Suspended(format!(
+                "the Tether GitHub App is no longer installed (installation {installation})"
+            )),
+            other => FetchError::Protocol(format!(
+                "{} answered HTTP {} to minting an installation token",
+                http.host(),
+                other.as_u16()
+            )),
+        })
+    }
+
+    /// Caches a minted token until shortly before it expires.
+    fn keep(&self, installation: i64, minted: AccessToken) -> SecretString {
         let token = SecretString::from(minted.token);
         self.tokens
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(installation, (token.clone(), minted.expires_at));
-        Ok(token)
+        token
     }
 }

@@ -44,13 +44,19 @@ pub(super) struct Repository {
     pushed_at: Option<DateTime<Utc>>,
 }
 
+/// A repository's visibility from GitHub's `visibility` field, or its `private` flag where the
+/// field is absent (webhook payloads of added repositories have only the flag).
+pub(super) fn visibility(visibility: Option<&str>, private: bool) -> Visibility {
+    match (visibility, private) {
+        (Some("internal"), _) => Visibility::Internal,
+        (Some("public"), _) | (None, false) => Visibility::Public,
+        _ => Visibility::Private,
+    }
+}
+
 impl From<Repository> for RemoteRepository {
     fn from(r: Repository) -> Self {
-        let visibility = match (r.visibility.as_deref(), r.private) {
-            (Some("internal"), _) => Visibility::Internal,
-            (Some("public"), _) | (None, false) => Visibility::Public,
-            _ => Visibility::Private,
-        };
+        let visibility = visibility(r.visibility.as_deref(), r.private);
         Self {
             external_id: r.id.to_string(),
             name: r.name,

@@ -1,6 +1,7 @@
 //! GitHub through the Tether GitHub App: listings and refresh authenticate as the app's
 //! installation; creating a connection checks, with the user's linked-account token, that the
-//! installation is visible to them and grants contents and metadata read.
+//! installation is visible to them and grants contents and metadata read. The app's webhooks are
+//! verified and parsed in [`webhooks`].
 
 mod app;
 mod check;
@@ -8,6 +9,7 @@ mod listing;
 mod oauth;
 mod refresh;
 mod scope;
+pub mod webhooks;
 
 pub use app::{GitHubApp, GitHubAppCredentials, InvalidAppKey};
 pub use oauth::{GitHubUser, OAuthClient, OAuthError, UserTokens};
@@ -68,9 +70,9 @@ impl GitHub {
         http: &Fetcher,
     ) -> Result<SecretString, FetchError> {
         let Some(app) = &self.app else {
-            return Err(FetchError::Unauthorized(
-                "this server has no GitHub App configured (TETHER_GITHUB_APP_ID, \
-                 TETHER_GITHUB_APP_PRIVATE_KEY)"
+            return Err(FetchError::AppMisconfigured(
+                "this server has no GitHub App configured: an operator must set \
+                 TETHER_GITHUB_APP_ID and TETHER_GITHUB_APP_PRIVATE_KEY_FILE"
                     .into(),
             ));
         };

@@ -21,6 +21,11 @@ impl InstallationId {
         }
     }
 
+    /// An id GitHub sent (a webhook payload's `installation.id`), if positive.
+    pub fn new(id: i64) -> Option<Self> {
+        (id > 0).then_some(Self(id))
+    }
+
     /// The numeric id.
     pub fn get(self) -> i64 {
         self.0
@@ -67,5 +72,7 @@ mod tests {
         assert!(InstallationId::parse("-1").is_err());
         assert!(InstallationId::parse("0").is_err());
         assert!(InstallationId::parse("x").is_err());
+        assert_eq!(InstallationId::new(42).map(InstallationId::get), Some(42));
+        assert_eq!(InstallationId::new(0), None);
     }
 }
