@@ -35,6 +35,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The Tether GitHub App.
+    GithubApp {
+        /// GitHub App operation.
+        #[command(subcommand)]
+        command: GithubAppCommand,
+    },
     /// Administration.
     Admin {
         /// Admin operation.
@@ -48,6 +54,18 @@ pub enum Command {
 pub enum KeysCommand {
     /// Re-encrypts every credential under the newest key (adding one to the key file first).
     Rotate,
+}
+
+/// `tether github-app …`
+#[derive(Subcommand, Debug)]
+pub enum GithubAppCommand {
+    /// Prints a GitHub App manifest for GitHub's manifest flow: the app's URLs derive from
+    /// `TETHER_PUBLIC_URL`, its permissions are Contents and Metadata read.
+    Manifest {
+        /// The app's name on GitHub (unique on GitHub; shown to users who install it).
+        #[arg(long, default_value = "Tether")]
+        name: String,
+    },
 }
 
 /// `tether admin …`
@@ -111,6 +129,13 @@ pub async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
             println!("migrations applied");
         }
         Command::PrintSchema => print!("{}", graphql::sdl()),
+        Command::GithubApp {
+            command: GithubAppCommand::Manifest { name },
+        } => {
+            let manifest = crate::services::github_flow::manifest(&settings.github, &name)
+                .map_err(|e| CliError::Refused(e.to_string()))?;
+            println!("{manifest:#}");
+        }
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {

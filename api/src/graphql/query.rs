@@ -10,6 +10,7 @@ use super::types::{
     RepositoryNode, UserNode, ViewerNode,
 };
 use crate::services::github_flow::{self, FlowError};
+use crate::services::github_install;
 use crate::services::repositories::{self, RepositoryFilter, SearchTerm};
 use crate::services::{accounts, connections, linked_accounts, members, sessions};
 use async_graphql::{Context, ID, Object};
@@ -165,7 +166,7 @@ impl QueryRoot {
     #[graphql(name = "githubAppInstallUrl")]
     async fn github_app_install_url(&self, ctx: &Context<'_>) -> ApiResult<String> {
         let viewer = viewer(ctx)?;
-        github_flow::install_url(state(ctx)?, viewer)
+        github_install::install_url(state(ctx)?, viewer)
             .await
             .map(String::from)
             .map_err(flow_error)

@@ -5,6 +5,7 @@
 
 use crate::auth::{Viewer, viewer};
 use crate::services::github_flow::{self, FlowError};
+use crate::services::github_install;
 use crate::services::oauth_states::StateRefused;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -131,7 +132,7 @@ pub async fn setup(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let outcome = github_flow::finish_setup(
+    let outcome = github_install::finish_setup(
         &state,
         query.installation_id.as_deref(),
         query.setup_action.as_deref(),

@@ -4,20 +4,17 @@
 //! a Tether callback that needs no Authorization header: the state names the user.
 
 use super::oauth_states::{self, Purpose, StateRefused};
-use super::{Failure, connections, linked_accounts};
+use super::{Failure, linked_accounts};
 use crate::auth::Viewer;
 use crate::config::{GitHubSettings, OAuthClient};
 use crate::graphql::errors::ApiError;
-use crate::graphql::ids::{self, Kind};
 use crate::graphql::types::{UserError, UserErrorCode};
 use crate::state::AppState;
-use entities::{Role, TokenKind, membership, oauth_state};
+use entities::oauth_state;
 use jobs::http::FetchPolicy;
-use jobs::providers::github::{InstallationId, OAuthError};
-use jobs::{Credential, Scope};
+use jobs::providers::github::OAuthError;
 use sea_orm::DbErr;
 use url::Url;
-use uuid::Uuid;
 
 /// Why a flow could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -72,13 +69,16 @@ impl FlowError {
 }
 
 /// What the OAuth flow needs configured.
-struct Configured<'a> {
-    oauth: &'a OAuthClient,
-    public: &'a Url,
-    frontend: &'a Url,
+pub(super) struct Configured<'a> {
+    pub(super) oauth: &'a OAuthClient,
+    pub(super) public: &'a Url,
+    pub(super) frontend: &'a Url,
 }
 
-fn configured<'a>(github: &'a GitHubSettings, slug: bool) -> Result<Configured<'a>, FlowError> {
+pub(super) fn configured<'a>(
+    github: &'a GitHubSettings,
+    slug: bool,
+) -> Result<Configured<'a>, FlowError> {
     let mut missing = Vec::new();
     if github.oauth.is_none() {
         missing.extend(["TETHER_GITHUB_CLIENT_ID", "TETHER_GITHUB_CLIENT_SECRET"]);
@@ -128,8 +128,32 @@ pub fn webhook_url(public: &Url) -> Url {
     under(public, "webhooks/github")
 }
 
+/// The GitHub App manifest for GitHub's manifest flow (`tether github-app manifest`): where
+/// GitHub sends browsers and webhooks, the permissions Tether needs, the events it acts on.
+/// `installation` and `installation_repositories` reach every app without subscribing.
+pub fn manifest(github: &GitHubSettings, name: &str) -> Result<serde_json::Value, FlowError> {
+    let public = github
+        .public_url
+        .as_ref()
+        .ok_or_else(|| FlowError::NotConfigured(vec!["TETHER_PUBLIC_URL"]))?;
+    let redirect = github.frontend_url.as_ref().unwrap_or(public);
+    Ok(serde_json::json!({
+        "name": name,
+        "url": public.as_str(),
+        "hook_attributes": {"url": webhook_url(public).as_str(), "active": true},
+        "redirect_url": redirect.as_str(),
+        "callback_urls": [callback_url(public).as_str()],
+        "setup_url": setup_url(public).as_str(),
+        "setup_on_update": true,
+        "public": false,
+        "request_oauth_on_install": false,
+        "default_permissions": {"contents": "read", "metadata": "read"},
+        "default_events": ["push", "repository"],
+    }))
+}
+
 /// The frontend URL with the flow's outcome in its query (`github=linked`, …).
-fn back_to(frontend: &Url, pairs: &[(&str, &str)]) -> Url {
+pub(super) fn back_to(frontend: &Url, pairs: &[(&str, &str)]) -> Url {
     let mut url = frontend.clone();
     {
         let mut query = url.query_pairs_mut();
@@ -158,28 +182,9 @@ pub async fn link_url(state: &AppState, viewer: &Viewer) -> Result<Url, FlowErro
     ))
 }
 
-/// The URL that installs the Tether GitHub App (or requests its installation) for the viewer's
-/// organization.
-pub async fn install_url(state: &AppState, viewer: &Viewer) -> Result<Url, FlowError> {
-    if !viewer.can_manage_connections() {
-        return Err(FlowError::Forbidden("managing connections"));
-    }
-    let flow = configured(&state.github, true)?;
-    let slug = state.github.app_slug.as_deref().unwrap_or_default();
-    let token = oauth_states::issue(
-        &state.db,
-        &flow.oauth.client_secret,
-        Purpose::Install,
-        viewer.user_id,
-        viewer.organization_id,
-    )
-    .await?;
-    Ok(state.providers.github().install_url(slug, &token))
-}
-
 /// Checks a returning state: it must be valid, unspent, for `purpose`, and, when the browser
 /// also sent credentials, issued to that same user.
-async fn returning(
+pub(super) async fn returning(
     state: &AppState,
     flow: &Configured<'_>,
     purpose: Purpose,
@@ -245,152 +250,39 @@ fn host(url: &Url) -> String {
     url.host_str().unwrap_or_default().to_owned()
 }
 
-/// The viewer a returning install state acts as: its user, in its organization, with the role
-/// they have now (a state outlives nothing: a demoted user's state no longer installs).
-async fn acting(state: &AppState, row: &oauth_state::Model) -> Result<Viewer, FlowError> {
-    let member = membership::Entity::find_for(row.organization_id, row.user_id)
-        .one(&state.db)
-        .await?
-        .ok_or(FlowError::Forbidden("managing connections"))?;
-    let viewer = Viewer {
-        user_id: row.user_id,
-        organization_id: row.organization_id,
-        role: member.role,
-        // The credential of this request is the state itself.
-        token_id: row.id,
-        token_kind: TokenKind::Session,
-    };
-    if viewer.role < Role::Admin {
-        return Err(FlowError::Forbidden("managing connections"));
-    }
-    Ok(viewer)
-}
-
-/// `/github/setup`: where GitHub sends the browser after an install (`install`), an
-/// installation request (`request`) or a change of an installation (`update`).
-pub async fn finish_setup(
-    state: &AppState,
-    installation_id: Option<&str>,
-    action: Option<&str>,
-    raw_state: Option<&str>,
-    caller: Option<&Viewer>,
-) -> Result<Url, FlowError> {
-    let flow = configured(&state.github, true)?;
-    let row = returning(state, &flow, Purpose::Install, raw_state, caller).await?;
-    let viewer = acting(state, &row).await?;
-    let Some(account) = linked_accounts::github_account(state, &viewer).await? else {
-        return Ok(back_to(
-            flow.frontend,
-            &[("github", "error"), ("code", "ACCOUNT_NOT_LINKED")],
-        ));
-    };
-    if action == Some("request") {
-        let pending = create_request(state, &viewer, &account.external_id).await?;
-        let id = ids::encode(Kind::Connection, pending);
-        return Ok(back_to(
-            flow.frontend,
-            &[("github", "requested"), ("connection", id.as_str())],
-        ));
-    }
-    let installation = installation_id
-        .and_then(|raw| InstallationId::parse(raw).ok())
-        .ok_or_else(|| FlowError::GitHub("GitHub sent no installation id".into()))?;
-    let Some(token) = linked_accounts::github_token(state, &viewer).await? else {
-        return Ok(back_to(
-            flow.frontend,
-            &[("github", "error"), ("code", "ACCOUNT_NOT_LINKED")],
-        ));
-    };
-    let new = connections::NewConnection {
-        scope: Scope::Github(installation),
-        credential: Credential { token, email: None },
-        store_credential: false,
-        name: None,
-    };
-    let created = connections::create(state, &viewer, new).await;
-    let outcome = match created {
-        Ok(row) => ("installed", row.id),
-        Err(Failure::User(err)) if err.code == UserErrorCode::DuplicateConnection => {
-            // `update` (or a second install click): the connection exists; look again.
-            let existing = connections::find_by_scope(state, &viewer, &Scope::Github(installation))
-                .await?
-                .ok_or(FlowError::Api(ApiError::NotFound))?;
-            connections::request_sync(state, &viewer, existing).await?;
-            ("updated", existing)
-        }
-        Err(Failure::User(err)) => {
-            let code = format!("{:?}", err.code);
-            return Ok(back_to(
-                flow.frontend,
-                &[
-                    ("github", "error"),
-                    ("code", &code),
-                    ("message", &err.message),
-                ],
-            ));
-        }
-        Err(Failure::Api(err)) => return Err(err.into()),
-    };
-    let id = ids::encode(Kind::Connection, outcome.1);
-    Ok(back_to(
-        flow.frontend,
-        &[("github", outcome.0), ("connection", id.as_str())],
-    ))
-}
-
-/// Records an installation an organization owner must approve on GitHub: a `PENDING`
-/// connection without an installation, waiting for the `installation.created` webhook that
-/// names `requested_by` (the requester's GitHub user id) to complete it.
-async fn create_request(
-    state: &AppState,
-    viewer: &Viewer,
-    requested_by: &str,
-) -> Result<Uuid, FlowError> {
-    use entities::{ConnectionStatus, Provider, connection};
-    use sea_orm::{ActiveModelTrait, Set};
-    let id = entities::new_id();
-    let now = chrono::Utc::now();
-    let host = state.endpoints.github_host();
-    connection::ActiveModel {
-        id: Set(id),
-        organization_id: Set(viewer.organization_id),
-        provider: Set(Provider::Github),
-        name: Set("GitHub installation request".to_owned()),
-        status: Set(ConnectionStatus::Pending),
-        status_message: Set(Some(
-            "Waiting for an organization owner to approve the Tether GitHub App on GitHub"
-                .to_owned(),
-        )),
-        // Unique per organization until the installation is known.
-        scope_key: Set(format!("github:{host}:request:{id}")),
-        host: Set(host),
-        group_path: Set(None),
-        workspace_id: Set(None),
-        organization_url: Set(None),
-        instance_url: Set(None),
-        installation_id: Set(None),
-        credential: Set(None),
-        credential_email: Set(None),
-        token_hint: Set(None),
-        last_discovered_at: Set(None),
-        // Not scheduled: there is nothing to list until the owner approves.
-        next_discovery_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        discovery_interval_secs: Set(None),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-        requested_by: Set(Some(requested_by.to_owned())),
-    }
-    .insert(&state.db)
-    .await?;
-    tracing::info!(connection = %id, organization = %viewer.organization_id, "GitHub installation requested; waiting for approval");
-    Ok(id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_points_github_at_this_server_and_asks_for_read_only() {
+        let github = GitHubSettings {
+            public_url: Some(Url::parse("https://tether.example.com").unwrap()),
+            ..GitHubSettings::default()
+        };
+        let manifest = manifest(&github, "Tether Acme").unwrap();
+        assert_eq!(manifest["name"], "Tether Acme");
+        assert_eq!(
+            manifest["hook_attributes"]["url"],
+            "https://tether.example.com/webhooks/github"
+        );
+        assert_eq!(
+            manifest["callback_urls"][0],
+            "https://tether.example.com/auth/github/callback"
+        );
+        assert_eq!(
+            manifest["setup_url"],
+            "https://tether.example.com/github/setup"
+        );
+        assert_eq!(
+            manifest["default_permissions"],
+            serde_json::json!({"contents": "read", "metadata": "read"})
+        );
+        assert!(matches!(
+            super::manifest(&GitHubSettings::default(), "x"),
+            Err(FlowError::NotConfigured(_))
+        ));
+    }
 
     #[test]
     fn flow_urls_keep_the_public_url_s_own_path() {

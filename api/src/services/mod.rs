@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod github_flow;
+pub mod github_install;
 pub mod github_webhooks;
 pub mod linked_accounts;
 pub mod members;

@@ -16,6 +16,7 @@ mod discovery_fake;
 mod discovery_gitlab;
 mod discovery_providers;
 mod fixtures;
+mod github_flow;
 mod github_link;
 mod github_webhooks;
 mod graphql_http;
