@@ -243,7 +243,9 @@ async fn a_member_s_request_completes_itself_when_an_owner_approves(backend: Bac
     let deliveries = world.fake.approve_github_request("acme").await.unwrap();
     assert_eq!(deliveries[0].status, Some(200), "{deliveries:?}");
     world.active_with_all_repositories().await;
-    assert!(world.connection().await.installation_id.is_some());
+    let completed = world.connection().await;
+    assert!(completed.installation_id.is_some());
+    assert_eq!(completed.name, "acme", "named after the approved account");
     world.assert_no_github_token_leaked();
 }
 

@@ -24,7 +24,16 @@ pub(super) async fn handle(
     match &event.action {
         InstallationAction::Created {
             requester: Some(requester),
-        } => complete_requests(txn, state, event.installation, requester).await,
+        } => {
+            complete_requests(
+                txn,
+                state,
+                event.installation,
+                event.account.as_deref(),
+                requester,
+            )
+            .await
+        }
         // Installed directly: the install callback or createGitHubConnection connects it.
         InstallationAction::Created { requester: None } => Ok(Vec::new()),
         InstallationAction::Deleted => {
@@ -55,6 +64,7 @@ async fn complete_requests(
     txn: &DatabaseTransaction,
     state: &AppState,
     installation: InstallationId,
+    account: Option<&str>,
     requester: &GitHubUser,
 ) -> Result<Vec<Change>, DbErr> {
     let pending = connection::Entity::find()
@@ -86,7 +96,10 @@ async fn complete_requests(
         }
         let now = Utc::now();
         let message = "Installation approved; waiting for the first discovery";
+        // The request did not know which account it was for; now the name can say.
+        let name = account.map(str::to_owned).unwrap_or(row.name.clone());
         let completed = connection::Entity::update_many()
+            .col_expr(connection::Column::Name, Expr::value(name))
             .col_expr(
                 connection::Column::InstallationId,
                 Expr::value(columns.installation_id),
