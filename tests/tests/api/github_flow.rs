@@ -249,7 +249,51 @@ async fn a_member_s_request_completes_itself_when_an_owner_approves(backend: Bac
     world.assert_no_github_token_leaked();
 }
 
+async fn an_expiring_user_token_is_refreshed_before_it_is_used(backend: Backend) {
+    let world = world(backend).await;
+    // GitHub App user tokens expire; these within Tether's one-minute refresh margin.
+    world.fake.set_github_token_lifetime(30);
+    let owner = world.app.owner().await;
+    world.link(&owner).await;
+    let sealed_before = entities::linked_account::Entity::find()
+        .one(&world.app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .refresh_token;
+    let exchanges = || {
+        world
+            .fake
+            .stats()
+            .by_endpoint
+            .get("github.access_token_oauth")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(exchanges(), 1, "the code exchange");
+    // Installing reads the user's installations with their token: refreshed first.
+    let landed = world.install(&owner, None).await;
+    assert!(
+        landed
+            .query()
+            .is_some_and(|q| q.starts_with("github=installed")),
+        "{landed}"
+    );
+    assert_eq!(exchanges(), 2, "one refresh");
+    let account = entities::linked_account::Entity::find()
+        .one(&world.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        account.refresh_token, sealed_before,
+        "the rotated refresh token is stored"
+    );
+    world.assert_no_github_token_leaked();
+}
+
 on_both_backends!(
+    an_expiring_user_token_is_refreshed_before_it_is_used,
     an_owner_links_installs_and_the_installation_is_discovered_then_changed_by_webhooks,
     a_member_s_request_completes_itself_when_an_owner_approves,
 );
