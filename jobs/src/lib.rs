@@ -7,6 +7,7 @@
 pub mod check;
 pub mod discovery;
 pub mod endpoints;
+pub mod housekeeping;
 pub mod http;
 pub mod providers;
 pub mod queue;

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 /// Most connections enqueued per tick: far below what apalis-redis can take due at once (~8,000).
 pub const BATCH: u64 = 500;
+/// How often expired web-flow states and old webhook deliveries are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How far a claim moves the due time; a job lost before it ran comes back after this.
 pub const CLAIM: Duration = Duration::from_secs(10 * 60);
 
@@ -68,11 +70,12 @@ impl Scheduler {
         Ok(enqueued)
     }
 
-    /// Ticks every `self.every` until `shutdown`.
+    /// Ticks every `self.every` until `shutdown`, and prunes expired rows about once an hour.
     pub fn start(self, shutdown: CancellationToken) {
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(self.every);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut pruned_at: Option<tokio::time::Instant> = None;
             loop {
                 tokio::select! {
                     _ = interval.tick() => {}
@@ -80,6 +83,13 @@ impl Scheduler {
                 }
                 if let Err(err) = self.tick().await {
                     tracing::warn!(error = %err, "scheduler tick failed");
+                }
+                if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                    pruned_at = Some(tokio::time::Instant::now());
+                    match crate::housekeeping::prune(&self.db, Utc::now()).await {
+                        Ok(pruned) => tracing::debug!(?pruned, "expired rows pruned"),
+                        Err(err) => tracing::warn!(error = %err, "pruning expired rows failed"),
+                    }
                 }
             }
         });

@@ -20,6 +20,7 @@ mod github_flow;
 mod github_link;
 mod github_webhooks;
 mod graphql_http;
+mod housekeeping;
 mod providers;
 mod schema;
 mod secrets;
