@@ -14,7 +14,6 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use jobs::discovery::{Discovery, SchedulePolicy};
 use jobs::http::{FetchPolicy, LocalBudget, RateBudget, RedisBudget};
-use jobs::providers::{GitHubApp, InvalidAppKey};
 use jobs::queue::Queues;
 use jobs::scheduler::Scheduler;
 use jobs::{HttpClients, Providers};
@@ -32,9 +31,6 @@ pub enum StartupError {
     /// Keys could not be loaded.
     #[error("encryption keys: {0}")]
     Keys(#[from] keys::KeyError),
-    /// The GitHub App's private key does not parse.
-    #[error("GitHub App: {0}")]
-    GitHubAppKey(#[from] InvalidAppKey),
     /// The outbound HTTP clients could not be built (TLS backend initialisation).
     #[error("outbound HTTP client: {0}")]
     HttpClient(#[from] jobs::http::ClientError),
@@ -70,10 +66,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
             "GitHub is not fully configured: connecting GitHub organizations needs these settings"
         );
     }
-    let github_app = match &settings.github.app {
-        Some(credentials) => Some(Arc::new(GitHubApp::new(credentials)?)),
-        None => None,
-    };
+    let github_app = settings.github.app.clone();
     let queues = match &settings.redis_url {
         Some(url) => {
             Queues::redis(
@@ -113,7 +106,6 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         db,
         keyring,
         providers,
-        endpoints: settings.endpoints.clone(),
         throttle: Arc::new(LoginThrottle::default()),
         discovery,
         queues,

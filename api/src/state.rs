@@ -2,7 +2,7 @@
 
 use crate::auth::LoginThrottle;
 use entities::Keyring;
-use jobs::{Endpoints, Providers};
+use jobs::Providers;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -15,8 +15,6 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Provider clients.
     pub providers: Providers,
-    /// Provider endpoints (scope identities depend on them).
-    pub endpoints: Endpoints,
     /// Login throttle.
     pub throttle: Arc<LoginThrottle>,
     /// Runs discoveries (what the job workers call).

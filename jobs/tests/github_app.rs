@@ -105,3 +105,77 @@ fn a_key_that_is_not_rsa_pem_is_refused_with_its_reason() {
     .unwrap_err();
     assert!(err.to_string().contains("RSA PEM"), "{err}");
 }
+
+#[tokio::test]
+async fn concurrent_lookups_on_a_cold_cache_mint_one_installation_token() {
+    use jobs::http::{FetchPolicy, HttpClients, LocalBudget, NetworkPolicy};
+    use jobs::providers::github::InstallationId;
+    use jobs::providers::{RepoRef, Scope};
+    use jobs::{Endpoints, Providers};
+    use std::sync::Arc;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    Mock::given(method("POST"))
+        .and(path("/app/installations/7/access_tokens"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"token": "ghs_once", "expires_at": expires}))
+                // Slow enough that every lookup arrives while the first mint is in flight.
+                .set_delay(std::time::Duration::from_millis(200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"commit": {"sha": "abc"}})),
+        )
+        .mount(&server)
+        .await;
+    let (private, _) = key(&["genrsa", "2048"]);
+    let app = GitHubApp::new(&GitHubAppCredentials {
+        app_id: "4242".into(),
+        private_key: SecretString::from(private),
+    })
+    .unwrap();
+    let endpoints = Endpoints {
+        github_api: url::Url::parse(&server.uri()).unwrap(),
+        ..Endpoints::default()
+    };
+    let providers = Providers::new(
+        HttpClients::new(NetworkPolicy::default()).unwrap(),
+        endpoints,
+        Some(Arc::new(app)),
+        Arc::new(LocalBudget::default()),
+    );
+    let http = providers.fetcher("github.test", None, FetchPolicy::default());
+    let scope = Scope::Github(InstallationId::parse("7").unwrap());
+    let lookups = (0..8).map(|n| {
+        let name = format!("o/r{n}");
+        let (providers, http, scope) = (&providers, &http, &scope);
+        async move {
+            let repo = RepoRef {
+                external_id: "1",
+                full_name: &name,
+                default_branch: "main",
+                etag: None,
+            };
+            providers.head_commit(scope, None, http, repo).await
+        }
+    });
+    for answer in futures::future::join_all(lookups).await {
+        answer.unwrap();
+    }
+    // `expect(1)` is checked when the server drops; say it here too.
+    let mints = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(mints, 1);
+}

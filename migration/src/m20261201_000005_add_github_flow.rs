@@ -1,6 +1,7 @@
 //! What the GitHub flow stores: a linked account's avatar, refresh token and token expiries;
 //! single-use OAuth states; the GitHub user who requested an installation an organization owner
-//! must approve; and the webhook deliveries already processed.
+//! must approve; the webhook deliveries already processed; and an index to find an
+//! installation's connections (every webhook delivery does).
 
 use sea_orm_migration::prelude::*;
 
@@ -20,6 +21,7 @@ enum LinkedAccounts {
 enum Connections {
     Table,
     RequestedBy,
+    InstallationId,
 }
 
 #[derive(DeriveIden)]
@@ -90,6 +92,16 @@ impl MigrationTrait for Migration {
                             .null()
                             .to_owned(),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        // Every webhook delivery finds its connections by installation.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_connections_installation")
+                    .table(Connections::Table)
+                    .col(Connections::InstallationId)
                     .to_owned(),
             )
             .await?;
@@ -184,6 +196,14 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .drop_table(Table::drop().table(OauthStates::Table).to_owned())
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_connections_installation")
+                    .table(Connections::Table)
+                    .to_owned(),
+            )
             .await?;
         manager
             .alter_table(

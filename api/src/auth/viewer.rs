@@ -45,6 +45,18 @@ pub fn bearer(header: Option<&str>) -> Option<SecretString> {
         .then(|| SecretString::from(token.to_owned()))
 }
 
+/// The viewer an `Authorization` header names: `None` without a bearer token, or for an
+/// unknown, expired or revoked one.
+pub async fn from_header(
+    db: &DatabaseConnection,
+    header: Option<&str>,
+) -> Result<Option<Viewer>, DbErr> {
+    match bearer(header) {
+        Some(token) => resolve(db, &token).await,
+        None => Ok(None),
+    }
+}
+
 /// Resolves a bearer token to a viewer; `None` for unknown, expired or revoked tokens.
 pub async fn resolve(
     db: &DatabaseConnection,

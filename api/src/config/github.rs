@@ -6,6 +6,7 @@
 use super::{ConfigError, RawSettings, bad};
 use jobs::providers::{GitHubApp, GitHubAppCredentials};
 use secrecy::SecretString;
+use std::sync::Arc;
 use url::Url;
 
 /// The GitHub App's OAuth client, for linking users' GitHub accounts.
@@ -17,11 +18,21 @@ pub struct OAuthClient {
     pub client_secret: SecretString,
 }
 
+impl OAuthClient {
+    /// The credentials as the GitHub client sends them.
+    pub fn client(&self) -> jobs::providers::github::OAuthClient<'_> {
+        jobs::providers::github::OAuthClient {
+            id: &self.client_id,
+            secret: &self.client_secret,
+        }
+    }
+}
+
 /// Everything GitHub-related, validated.
 #[derive(Clone, Default)]
 pub struct GitHubSettings {
-    /// The app's id and private key (listing installations).
-    pub app: Option<GitHubAppCredentials>,
+    /// The app, its private key parsed (listing installations).
+    pub app: Option<Arc<GitHubApp>>,
     /// The app's URL name (the install link).
     pub app_slug: Option<String>,
     /// The app's OAuth client (linking accounts).
@@ -135,7 +146,7 @@ pub(super) fn from_raw(raw: &RawSettings) -> Result<GitHubSettings, ConfigError>
 }
 
 /// The GitHub App's id and key: both or neither, and the key (PKCS#1 or PKCS#8 PEM) must parse.
-fn app(raw: &RawSettings) -> Result<Option<GitHubAppCredentials>, ConfigError> {
+fn app(raw: &RawSettings) -> Result<Option<Arc<GitHubApp>>, ConfigError> {
     let key = match (
         set(&raw.github_app_private_key),
         set(&raw.github_app_private_key_file),
@@ -167,9 +178,10 @@ fn app(raw: &RawSettings) -> Result<Option<GitHubAppCredentials>, ConfigError> {
                 app_id: id.to_owned(),
                 private_key,
             };
-            GitHubApp::new(&credentials)
+            // Parsed once, here: a key that does not parse stops Tether naming the setting.
+            let app = GitHubApp::new(&credentials)
                 .map_err(|e| bad("TETHER_GITHUB_APP_PRIVATE_KEY_FILE", e.to_string()))?;
-            Ok(Some(credentials))
+            Ok(Some(Arc::new(app)))
         }
     }
 }

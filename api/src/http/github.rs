@@ -70,10 +70,7 @@ async fn caller(req: &HttpRequest, state: &AppState) -> Result<Option<Viewer>, H
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let Some(token) = viewer::bearer(header) else {
-        return Ok(None);
-    };
-    viewer::resolve(&state.db, &token).await.map_err(|err| {
+    viewer::from_header(&state.db, header).await.map_err(|err| {
         tracing::error!(error = %err, "could not resolve the bearer token");
         error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     })

@@ -236,19 +236,16 @@ async fn execute(
             );
     }
 
-    let viewer = match viewer::bearer(header(req.headers(), AUTHORIZATION)) {
-        Some(token) => match viewer::resolve(&state.db, &token).await {
-            Ok(viewer) => viewer,
-            Err(err) => {
-                tracing::error!(error = %err, "could not resolve the bearer token");
-                return respond(
-                    response_type,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &json!({"errors": [{"message": "internal error", "extensions": {"code": code::INTERNAL}}]}),
-                );
-            }
-        },
-        None => None,
+    let viewer = match viewer::from_header(&state.db, header(req.headers(), AUTHORIZATION)).await {
+        Ok(viewer) => viewer,
+        Err(err) => {
+            tracing::error!(error = %err, "could not resolve the bearer token");
+            return respond(
+                response_type,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({"errors": [{"message": "internal error", "extensions": {"code": code::INTERNAL}}]}),
+            );
+        }
     };
     let client_address = req
         .peer_addr()

@@ -76,6 +76,59 @@ fn duplicate() -> UserError {
     )
 }
 
+/// What differs between new connection rows.
+pub struct NewRow<'a> {
+    /// The row's id.
+    pub id: Uuid,
+    /// Its organization.
+    pub organization: Uuid,
+    /// Its provider.
+    pub provider: Provider,
+    /// Its name.
+    pub name: String,
+    /// The `PENDING` status's message.
+    pub message: &'a str,
+    /// The scope's key (unique per organization).
+    pub scope_key: String,
+    /// The host its repositories live on.
+    pub host: String,
+    /// The scope's columns.
+    pub columns: jobs::scope::ScopeColumns,
+    /// Whether its first discovery is due now (else it is not scheduled).
+    pub due: bool,
+}
+
+/// A `PENDING` connection row, without a credential.
+pub fn new_row(new: NewRow<'_>) -> connection::ActiveModel {
+    let now = Utc::now();
+    connection::ActiveModel {
+        id: Set(new.id),
+        organization_id: Set(new.organization),
+        provider: Set(new.provider),
+        name: Set(new.name),
+        status: Set(ConnectionStatus::Pending),
+        status_message: Set(Some(new.message.to_owned())),
+        scope_key: Set(new.scope_key),
+        host: Set(new.host),
+        group_path: Set(new.columns.group_path),
+        workspace_id: Set(new.columns.workspace_id),
+        organization_url: Set(new.columns.organization_url),
+        instance_url: Set(new.columns.instance_url),
+        installation_id: Set(new.columns.installation_id),
+        credential: Set(None),
+        credential_email: Set(None),
+        token_hint: Set(None),
+        last_discovered_at: Set(None),
+        next_discovery_at: Set(new.due.then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        discovery_interval_secs: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        requested_by: Set(None),
+    }
+}
+
 /// Validates `new` live and stores it, re-attaching repositories of an earlier connection to
 /// the same scope.
 pub async fn create(
@@ -83,7 +136,7 @@ pub async fn create(
     viewer: &Viewer,
     new: NewConnection,
 ) -> Result<connection::Model, Failure> {
-    let identity = new.scope.identity(&state.endpoints);
+    let identity = new.scope.identity(state.providers.endpoints());
     let existing = connection::Entity::find_in_org(viewer.organization_id)
         .filter(connection::Column::ScopeKey.eq(&identity.key))
         .one(&state.db)
@@ -94,41 +147,17 @@ pub async fn create(
     let validated = check(state, &new.scope, &new.credential).await?;
 
     let id = entities::new_id();
-    let now = Utc::now();
-    let mut row = connection::ActiveModel {
-        id: Set(id),
-        organization_id: Set(viewer.organization_id),
-        provider: Set(new.scope.provider()),
-        name: Set(new.name.unwrap_or(validated.display_name)),
-        status: Set(ConnectionStatus::Pending),
-        status_message: Set(Some(
-            "Connected; waiting for the first discovery".to_owned(),
-        )),
-        scope_key: Set(identity.key.clone()),
-        host: Set(identity.host),
-        group_path: Set(None),
-        workspace_id: Set(None),
-        organization_url: Set(None),
-        instance_url: Set(None),
-        installation_id: Set(None),
-        credential: Set(None),
-        credential_email: Set(None),
-        token_hint: Set(None),
-        last_discovered_at: Set(None),
-        next_discovery_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        discovery_interval_secs: Set(None),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-        requested_by: Set(None),
-    };
-    let columns = new.scope.to_columns();
-    row.group_path = Set(columns.group_path);
-    row.instance_url = Set(columns.instance_url);
-    row.workspace_id = Set(columns.workspace_id);
-    row.organization_url = Set(columns.organization_url);
-    row.installation_id = Set(columns.installation_id);
+    let mut row = new_row(NewRow {
+        id,
+        organization: viewer.organization_id,
+        provider: new.scope.provider(),
+        name: new.name.unwrap_or(validated.display_name),
+        message: "Connected; waiting for the first discovery",
+        scope_key: identity.key.clone(),
+        host: identity.host,
+        columns: new.scope.to_columns(),
+        due: true,
+    });
     if new.store_credential {
         let sealed = state
             .keyring
@@ -235,7 +264,7 @@ pub async fn find_by_scope(
     viewer: &Viewer,
     scope: &Scope,
 ) -> Result<Option<Uuid>, ApiError> {
-    let key = scope.identity(&state.endpoints).key;
+    let key = scope.identity(state.providers.endpoints()).key;
     Ok(connection::Entity::find_in_org(viewer.organization_id)
         .filter(connection::Column::ScopeKey.eq(key))
         .one(&state.db)

@@ -3,15 +3,13 @@
 //! must approve. Each starts from a URL carrying a single-use state (`oauth_states`) and ends on
 //! a Tether callback that needs no Authorization header: the state names the user.
 
+use super::linked_accounts;
 use super::oauth_states::{self, Purpose, StateRefused};
-use super::{Failure, linked_accounts};
 use crate::auth::Viewer;
 use crate::config::{GitHubSettings, OAuthClient};
 use crate::graphql::errors::ApiError;
-use crate::graphql::types::{UserError, UserErrorCode};
 use crate::state::AppState;
 use entities::oauth_state;
-use jobs::http::FetchPolicy;
 use jobs::providers::github::OAuthError;
 use sea_orm::DbErr;
 use url::Url;
@@ -45,26 +43,6 @@ impl From<ApiError> for FlowError {
 impl From<DbErr> for FlowError {
     fn from(err: DbErr) -> Self {
         Self::Api(err.into())
-    }
-}
-
-impl FlowError {
-    /// As a mutation's user error (or an API error to raise).
-    pub fn into_failure(self) -> Failure {
-        match self {
-            Self::NotConfigured(_) => Failure::User(UserError::new(
-                None,
-                UserErrorCode::NotConfigured,
-                self.to_string(),
-            )),
-            Self::Forbidden(what) => Failure::Api(ApiError::Forbidden(what)),
-            Self::Api(err) => Failure::Api(err),
-            other => Failure::User(UserError::new(
-                None,
-                UserErrorCode::InvalidInput,
-                other.to_string(),
-            )),
-        }
     }
 }
 
@@ -214,19 +192,11 @@ pub async fn finish_link(
         return Ok(back_to(flow.frontend, &[("github", "link_cancelled")]));
     }
     let github = state.providers.github();
-    let http = state.providers.fetcher(
-        &host(&state.endpoints.github_web),
-        None,
-        FetchPolicy::check(),
-    );
-    let client = jobs::providers::github::OAuthClient {
-        id: &flow.oauth.client_id,
-        secret: &flow.oauth.client_secret,
-    };
+    let http = linked_accounts::oauth_fetcher(state);
     let tokens = github
         .exchange_code(
             &http,
-            &client,
+            &flow.oauth.client(),
             code.unwrap_or_default(),
             &callback_url(flow.public),
         )
@@ -244,10 +214,6 @@ pub async fn finish_link(
     let linked = linked_accounts::store_github(state, row.user_id, &user, &tokens).await?;
     tracing::info!(user = %row.user_id, github_user = user.id, linked = %linked, "GitHub account linked");
     Ok(back_to(flow.frontend, &[("github", "linked")]))
-}
-
-fn host(url: &Url) -> String {
-    url.host_str().unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

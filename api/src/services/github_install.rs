@@ -68,7 +68,7 @@ pub async fn finish_setup(
     let flow = configured(&state.github, true)?;
     let row = returning(state, &flow, Purpose::Install, raw_state, caller).await?;
     let viewer = acting(state, &row).await?;
-    let Some(account) = linked_accounts::github_account(state, &viewer).await? else {
+    let Some(account) = linked_accounts::github_account(&state.db, viewer.user_id).await? else {
         return Ok(back_to(
             flow.frontend,
             &[("github", "error"), ("code", "ACCOUNT_NOT_LINKED")],
@@ -85,7 +85,7 @@ pub async fn finish_setup(
     let installation = installation_id
         .and_then(|raw| InstallationId::parse(raw).ok())
         .ok_or_else(|| FlowError::GitHub("GitHub sent no installation id".into()))?;
-    let Some(token) = linked_accounts::github_token(state, &viewer).await? else {
+    let Some(token) = linked_accounts::token_of(state, account).await? else {
         return Ok(back_to(
             flow.frontend,
             &[("github", "error"), ("code", "ACCOUNT_NOT_LINKED")],
@@ -136,44 +136,24 @@ async fn create_request(
     viewer: &Viewer,
     requested_by: &str,
 ) -> Result<Uuid, FlowError> {
-    use entities::{ConnectionStatus, Provider, connection};
     use sea_orm::{ActiveModelTrait, Set};
     let id = entities::new_id();
-    let now = chrono::Utc::now();
-    let host = state.endpoints.github_host();
-    connection::ActiveModel {
-        id: Set(id),
-        organization_id: Set(viewer.organization_id),
-        provider: Set(Provider::Github),
-        name: Set("GitHub installation request".to_owned()),
-        status: Set(ConnectionStatus::Pending),
-        status_message: Set(Some(
-            "Waiting for an organization owner to approve the Tether GitHub App on GitHub"
-                .to_owned(),
-        )),
+    let host = state.providers.endpoints().github_host();
+    let mut row = connections::new_row(connections::NewRow {
+        id,
+        organization: viewer.organization_id,
+        provider: entities::Provider::Github,
+        name: "GitHub installation request".to_owned(),
+        message: "Waiting for an organization owner to approve the Tether GitHub App on GitHub",
         // Unique per organization until the installation is known.
-        scope_key: Set(format!("github:{host}:request:{id}")),
-        host: Set(host),
-        group_path: Set(None),
-        workspace_id: Set(None),
-        organization_url: Set(None),
-        instance_url: Set(None),
-        installation_id: Set(None),
-        credential: Set(None),
-        credential_email: Set(None),
-        token_hint: Set(None),
-        last_discovered_at: Set(None),
+        scope_key: format!("github:{host}:request:{id}"),
+        host,
+        columns: jobs::scope::ScopeColumns::default(),
         // Not scheduled: there is nothing to list until the owner approves.
-        next_discovery_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        discovery_interval_secs: Set(None),
-        lease_owner: Set(None),
-        lease_until: Set(None),
-        requested_by: Set(Some(requested_by.to_owned())),
-    }
-    .insert(&state.db)
-    .await?;
+        due: false,
+    });
+    row.requested_by = Set(Some(requested_by.to_owned()));
+    row.insert(&state.db).await?;
     tracing::info!(connection = %id, organization = %viewer.organization_id, "GitHub installation requested; waiting for approval");
     Ok(id)
 }

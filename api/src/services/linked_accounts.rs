@@ -7,8 +7,8 @@ use crate::state::AppState;
 use chrono::Utc;
 use entities::{Provider, SealContext, SealedSecret, linked_account};
 use jobs::AccessToken;
-use jobs::http::FetchPolicy;
-use jobs::providers::github::{GitHubUser, OAuthClient, UserTokens};
+use jobs::http::{FetchPolicy, Fetcher};
+use jobs::providers::github::{GitHubUser, UserTokens};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     Set,
@@ -46,14 +46,22 @@ pub async fn find(
 
 /// The viewer's linked GitHub account, if any.
 pub async fn github_account(
-    state: &AppState,
-    viewer: &Viewer,
-) -> Result<Option<linked_account::Model>, ApiError> {
-    Ok(linked_account::Entity::find()
-        .filter(linked_account::Column::UserId.eq(viewer.user_id))
+    db: &DatabaseConnection,
+    user: Uuid,
+) -> Result<Option<linked_account::Model>, DbErr> {
+    linked_account::Entity::find()
+        .filter(linked_account::Column::UserId.eq(user))
         .filter(linked_account::Column::Provider.eq(Provider::Github))
-        .one(&state.db)
-        .await?)
+        .one(db)
+        .await
+}
+
+/// The fetcher GitHub's OAuth endpoints are asked through: the web host, no credential, the
+/// patience of a request a user is waiting on.
+pub(crate) fn oauth_fetcher(state: &AppState) -> Fetcher {
+    let endpoints = state.providers.endpoints();
+    let host = endpoints.github_web.host_str().unwrap_or_default();
+    state.providers.fetcher(host, None, FetchPolicy::check())
 }
 
 fn seal(
@@ -116,12 +124,7 @@ pub async fn store_github(
     github: &GitHubUser,
     tokens: &UserTokens,
 ) -> Result<Uuid, ApiError> {
-    let existing = linked_account::Entity::find()
-        .filter(linked_account::Column::UserId.eq(user))
-        .filter(linked_account::Column::Provider.eq(Provider::Github))
-        .one(&state.db)
-        .await?;
-    let (mut active, id, fresh) = match existing {
+    let (mut active, id, fresh) = match github_account(&state.db, user).await? {
         Some(row) => {
             let id = row.id;
             (linked_account::ActiveModel::from(row), id, false)
@@ -138,7 +141,7 @@ pub async fn store_github(
             (active, id, true)
         }
     };
-    active.external_id = Set(github.id.to_string());
+    active.external_id = Set(github.user_id());
     active.login = Set(github.login.clone());
     active.avatar_url = Set(github.avatar_url.clone());
     set_tokens(state, &mut active, id, tokens)?;
@@ -157,9 +160,17 @@ pub async fn github_token(
     state: &AppState,
     viewer: &Viewer,
 ) -> Result<Option<AccessToken>, ApiError> {
-    let Some(account) = github_account(state, viewer).await? else {
-        return Ok(None);
-    };
+    match github_account(&state.db, viewer.user_id).await? {
+        Some(account) => token_of(state, account).await,
+        None => Ok(None),
+    }
+}
+
+/// The access token of a linked account, opened, refreshed first when it is about to expire.
+pub async fn token_of(
+    state: &AppState,
+    account: linked_account::Model,
+) -> Result<Option<AccessToken>, ApiError> {
     let Some(sealed) = &account.access_token else {
         return Ok(None);
     };
@@ -194,16 +205,10 @@ async fn refresh(
         linked_account::REFRESH_SEAL_COLUMN,
         sealed,
     )?;
-    let host = state.endpoints.github_web.host_str().unwrap_or_default();
-    let http = state.providers.fetcher(host, None, FetchPolicy::check());
-    let client = OAuthClient {
-        id: &oauth.client_id,
-        secret: &oauth.client_secret,
-    };
     let tokens = match state
         .providers
         .github()
-        .refresh_user_token(&http, &client, &refresh_token)
+        .refresh_user_token(&oauth_fetcher(state), &oauth.client(), &refresh_token)
         .await
     {
         Ok(tokens) => tokens,

@@ -18,12 +18,14 @@ pub(super) const LEASE: Duration = Duration::from_secs(30);
 pub(super) const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 impl Discovery {
-    /// Takes the lease of connection `id` for run `run`, if nobody holds it.
-    pub(super) async fn take_lease(&self, id: Uuid, run: Uuid) -> Result<bool, DbErr> {
-        let previous = connection::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .and_then(|row| row.lease_owner);
+    /// Takes the lease of connection `id` for run `run`, if nobody holds it; `previous` is
+    /// the lease owner the caller just read (the guarded update below decides, not this read).
+    pub(super) async fn take_lease(
+        &self,
+        id: Uuid,
+        run: Uuid,
+        previous: Option<Uuid>,
+    ) -> Result<bool, DbErr> {
         let now = Utc::now();
         let taken = connection::Entity::update_many()
             .col_expr(connection::Column::LeaseOwner, Expr::value(run))

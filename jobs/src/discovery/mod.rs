@@ -167,7 +167,10 @@ impl Discovery {
             return Ok(Outcome::Missing);
         };
         let run_id = entities::new_id();
-        if !self.take_lease(connection_id, run_id).await? {
+        if !self
+            .take_lease(connection_id, run_id, row.lease_owner)
+            .await?
+        {
             self.retry_after_lease(connection_id).await?;
             return Ok(Outcome::Busy);
         }

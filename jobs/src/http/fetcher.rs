@@ -185,15 +185,18 @@ impl Fetcher {
             let status = response.status();
             // A spent budget is shared with every worker, whatever this response was; a reset
             // further out than any wait we believe is asked again after that wait.
-            if let (Some(0), Some(reset)) = (limits.remaining, limits.reset_at) {
-                self.budget.block_until(&self.key, capped(reset, now)).await;
-            }
+            let spent = match (limits.remaining, limits.reset_at) {
+                (Some(0), Some(reset)) => Some(capped(reset, now)),
+                _ => None,
+            };
             if throttled(status, &limits) {
                 let wait = limits
                     .wait(now)
                     .unwrap_or_else(|| jittered(Duration::from_secs(1), attempt));
                 let until = capped(now + to_chrono(wait), now);
-                self.budget.block_until(&self.key, until).await;
+                // One write to the budget: the later of the two (it keeps the later anyway).
+                let blocked = spent.map_or(until, |spent| spent.max(until));
+                self.budget.block_until(&self.key, blocked).await;
                 // Decided here, not by reading the budget back: a budget that cannot record
                 // the wait (Redis down) must not turn the provider's "wait" into a retry storm.
                 if last || wait > self.policy.max_wait {
@@ -204,6 +207,9 @@ impl Fetcher {
                 let left = (until - Utc::now()).to_std().unwrap_or(Duration::ZERO);
                 tokio::time::sleep(left).await;
                 continue;
+            }
+            if let Some(spent) = spent {
+                self.budget.block_until(&self.key, spent).await;
             }
             if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
                 last_error = format!("{} answered HTTP {}", self.host, status.as_u16());

@@ -19,7 +19,7 @@ mod server;
 mod state;
 
 pub use github::ops::OpError;
-pub use github::webhooks::{DeliverWebhook, Delivery, Signature, signature};
+pub use github::webhooks::{Delivery, Signature, signature};
 pub use github::world::{GithubApp, GithubOrg, GithubUser};
 pub use state::{Fault, Provider, REPOS_PER_AZURE_PROJECT, RepoInfo, Stats, Target};
 
@@ -178,11 +178,6 @@ impl FakeCodeHost {
         self.state().github.app = app;
     }
 
-    /// The GitHub App as registered.
-    pub fn github_app(&self) -> GithubApp {
-        self.state().github.app.clone()
-    }
-
     /// Signs the fake's browser in to GitHub as `user`.
     pub fn set_github_user(&self, user: GithubUser) {
         self.state().github.set_session(user);
@@ -248,29 +243,6 @@ impl FakeCodeHost {
     ) -> Result<Vec<Delivery>, OpError> {
         self.github_op(|s| github::ops::remove_repositories(s, installation, names))
             .await
-    }
-
-    /// Gives `count` more repositories to an installation: `installation_repositories.added`.
-    pub async fn add_github_repositories(
-        &self,
-        installation: u64,
-        count: usize,
-    ) -> Result<Vec<Delivery>, OpError> {
-        self.github_op(|s| github::ops::add_repositories(s, installation, count))
-            .await
-    }
-
-    /// Sends a webhook of the test's making (or one sent before, again).
-    pub async fn deliver_github_webhook(
-        &self,
-        webhook: DeliverWebhook,
-    ) -> Result<Vec<Delivery>, OpError> {
-        self.github_op(|s| github::ops::deliver(s, webhook)).await
-    }
-
-    /// Webhook deliveries sent so far, oldest first.
-    pub fn github_deliveries(&self) -> Vec<Delivery> {
-        self.state().github.hooks.deliveries()
     }
 
     /// Stops the server, finishing requests in flight.

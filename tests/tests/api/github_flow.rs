@@ -34,15 +34,17 @@ async fn world(backend: Backend) -> World {
     .unwrap();
     let url = fake.url();
     let key = github_app_key();
+    // Tether is configured as the fake's default App is registered.
+    let registered = GithubApp::default();
     let app = spawn_app_with(backend, move |raw| {
         raw.github_api_url = url.clone();
         raw.github_web_url = url;
-        raw.github_app_id = Some("1".into());
+        raw.github_app_id = Some(registered.app_id.to_string());
         raw.github_app_private_key = Some(key);
-        raw.github_app_slug = Some("tether".into());
-        raw.github_client_id = Some("Iv1.fake".into());
-        raw.github_client_secret = Some("fake-client-secret".into());
-        raw.github_webhook_secret = Some("fake-webhook-secret".into());
+        raw.github_app_slug = Some(registered.slug);
+        raw.github_client_id = Some(registered.client_id);
+        raw.github_client_secret = Some(registered.client_secret);
+        raw.github_webhook_secret = Some(registered.webhook_secret);
         raw.public_url = Some(PUBLIC.into());
         raw.frontend_url = Some(FRONTEND.into());
     })

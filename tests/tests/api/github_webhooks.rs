@@ -10,11 +10,11 @@ use entities::{
     ConnectionStatus, Provider, RepositoryState, Visibility, connection, discovery_run, finding,
     organization, repository, webhook_delivery,
 };
-use hmac::{Hmac, Mac};
 use jobs::Scope;
 use jobs::providers::github::InstallationId;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use serde_json::{Value, json};
+use tests::fake::signature;
 use uuid::Uuid;
 
 const SECRET: &str = "whsec-test-It's a Secret to Everybody";
@@ -26,18 +26,6 @@ async fn app(backend: Backend) -> TestApp {
         raw.github_webhook_secret = Some(SECRET.into());
     })
     .await
-}
-
-fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
 }
 
 /// POSTs `body` as delivery `id` of `event`, with `signature` as `X-Hub-Signature-256`.
@@ -100,7 +88,7 @@ async fn github_connection(
     let (scope_key, host) = match installation {
         Some(installation) => {
             let identity = Scope::Github(InstallationId::new(installation).unwrap())
-                .identity(&app.state.endpoints);
+                .identity(app.state.providers.endpoints());
             (identity.key, identity.host)
         }
         None => (format!("github:pending:{id}"), "github.com".to_owned()),
@@ -237,9 +225,7 @@ async fn deliveries_that_are_too_large_or_not_understood_are_refused_and_not_rec
 async fn a_server_without_a_webhook_secret_refuses_deliveries_clearly(backend: Backend) {
     let app = spawn_api_only(backend, |_| {}).await;
     let payload = installation_payload("deleted", 42, None);
-    let body = payload.to_string().into_bytes();
-    let signed = signature(SECRET, &body);
-    let (status, answer) = post(&app, "installation", "d-1", body, Some(signed)).await;
+    let (status, answer) = deliver_as(&app, "installation", "d-1", &payload).await;
     assert_eq!(status, 503);
     assert!(
         answer["error"]
@@ -324,8 +310,8 @@ async fn an_approved_installation_completes_the_pending_requests_of_its_requeste
     );
 
     let completed = reload(&app, &pending).await.unwrap();
-    let identity =
-        Scope::Github(InstallationId::new(957387).unwrap()).identity(&app.state.endpoints);
+    let identity = Scope::Github(InstallationId::new(957387).unwrap())
+        .identity(app.state.providers.endpoints());
     assert_eq!(completed.installation_id, Some(957387));
     assert_eq!(
         (completed.scope_key.as_str(), completed.host.as_str()),

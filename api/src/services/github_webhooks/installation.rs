@@ -75,7 +75,7 @@ async fn complete_requests(
         .all(txn)
         .await?;
     let scope = Scope::Github(installation);
-    let identity = scope.identity(&state.endpoints);
+    let identity = scope.identity(state.providers.endpoints());
     let columns = scope.to_columns();
     let mut changes = Vec::new();
     for row in pending {

@@ -35,7 +35,7 @@ pub(super) async fn granted(
             let announced = event
                 .added
                 .iter()
-                .map(|r| r.to_remote(&state.endpoints.github_web))
+                .map(|r| r.to_remote(&state.providers.endpoints().github_web))
                 .collect();
             let counters = upsert_announced(txn, &conn, announced).await?;
             tracing::info!(connection = %conn.id, added = counters.added, updated = counters.updated, "repositories granted to a GitHub installation");

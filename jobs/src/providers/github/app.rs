@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Tokens are renewed this long before GitHub's expiry.
 const RENEW_BEFORE: chrono::Duration = chrono::Duration::minutes(5);
@@ -42,6 +42,9 @@ pub struct GitHubApp {
     app_id: String,
     key: EncodingKey,
     tokens: Mutex<HashMap<i64, (SecretString, DateTime<Utc>)>>,
+    /// One mint at a time per installation: a refresh asks for a token on 8 branches at
+    /// once, and a cold cache must cost one mint, not eight.
+    minting: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl fmt::Debug for GitHubApp {
@@ -73,6 +76,7 @@ impl GitHubApp {
             app_id: credentials.app_id.clone(),
             key,
             tokens: Mutex::new(HashMap::new()),
+            minting: Mutex::new(HashMap::new()),
         })
     }
 
@@ -105,6 +109,18 @@ impl GitHubApp {
         installation: i64,
         http: &Fetcher,
     ) -> Result<SecretString, FetchError> {
+        if let Some(token) = self.cached(installation) {
+            return Ok(token);
+        }
+        let gate = self
+            .minting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(installation)
+            .or_default()
+            .clone();
+        let _minting = gate.lock().await;
+        // Whoever held the gate before may have minted it meanwhile.
         if let Some(token) = self.cached(installation) {
             return Ok(token);
         }

@@ -12,7 +12,7 @@ mod scope;
 pub mod webhooks;
 
 pub use app::{GitHubApp, GitHubAppCredentials, InvalidAppKey};
-pub use oauth::{GitHubUser, OAuthClient, OAuthError, UserTokens};
+pub use oauth::{OAuthClient, OAuthError, UserTokens};
 pub use scope::InstallationId;
 
 use super::{Credential, PageSink, ProviderClient, ValidatedScope};
@@ -23,6 +23,26 @@ use crate::http::{FetchError, Fetcher, HttpClients};
 use secrecy::SecretString;
 use std::sync::Arc;
 use url::Url;
+
+/// A GitHub user, as `/user` answers and as webhook events name them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct GitHubUser {
+    /// Their stable id.
+    pub id: u64,
+    /// Their login (logins change: for people, not for matching).
+    pub login: String,
+    /// Their avatar image (`/user` has it; events may not).
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+}
+
+impl GitHubUser {
+    /// The id as a decimal string: how linked accounts (`external_id`) and pending
+    /// installation requests (`requested_by`) store it, so the two always agree.
+    pub fn user_id(&self) -> String {
+        self.id.to_string()
+    }
+}
 
 /// The REST API version Tether is written against.
 const API_VERSION: &str = "2022-11-28";

@@ -2,7 +2,7 @@
 //! to, trading the returned code (or a refresh token) for a user access token, and reading the
 //! user it belongs to. Tokens are secrets from the moment they are read.
 
-use super::GitHub;
+use super::{GitHub, GitHubUser};
 use crate::http::{FetchError, Fetcher};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -37,17 +37,6 @@ impl fmt::Debug for UserTokens {
             .field("refresh_expires_at", &self.refresh_expires_at)
             .finish_non_exhaustive()
     }
-}
-
-/// The GitHub user a token belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct GitHubUser {
-    /// GitHub's stable user id.
-    pub id: i64,
-    /// The login (can change).
-    pub login: String,
-    /// The avatar image.
-    pub avatar_url: Option<String>,
 }
 
 /// Why GitHub did not hand out a token.

@@ -4,7 +4,7 @@
 use super::{GitLab, GitlabGroup};
 use crate::check::CheckError;
 use crate::http::Fetcher;
-use crate::providers::{Credential, ValidatedScope};
+use crate::providers::{Credential, ValidatedScope, segment};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -136,7 +136,7 @@ pub(super) async fn run(
     }
 
     let group = scope.group.as_str();
-    let encoded = group.replace('/', "%2F");
+    let encoded = segment(group);
     let response = http
         .response(get(&format!("groups/{encoded}?with_projects=false")))
         .await?;

@@ -5,7 +5,7 @@
 use super::{GitLab, GitlabGroup};
 use crate::http::{FetchError, Fetcher};
 use crate::providers::paged::{Cursor, Page, PagedSource};
-use crate::providers::{Credential, RemoteRepository};
+use crate::providers::{Credential, RemoteRepository, segment};
 use chrono::{DateTime, Utc};
 use entities::Visibility;
 use serde::Deserialize;
@@ -100,7 +100,7 @@ impl PagedSource for GroupLister<'_> {
         let path = format!(
             "groups/{}/projects?include_subgroups=true&with_shared=false&statistics=true\
              &order_by=id&sort=asc&per_page={PER_PAGE}&page={page}",
-            group.replace('/', "%2F"),
+            segment(group),
         );
         let request = self
             .gitlab

@@ -1,30 +1,14 @@
 //! The events Tether acts on, as typed values.
 
 use crate::providers::RemoteRepository;
-use crate::providers::github::InstallationId;
 use crate::providers::github::listing::visibility;
+use crate::providers::github::{GitHubUser, InstallationId};
 use entities::Visibility;
 use serde::Deserialize;
 use url::Url;
 
 /// Longest event or action name kept, so `event.action` fits the delivery record (64).
 const MAX_NAME: usize = 31;
-
-/// A GitHub user, as events name them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct GitHubUser {
-    /// Their stable id.
-    pub id: u64,
-    /// Their login (for messages: logins change).
-    pub login: String,
-}
-
-impl GitHubUser {
-    /// The id as a decimal string, as pending connections store it in `requested_by`.
-    pub fn user_id(&self) -> String {
-        self.id.to_string()
-    }
-}
 
 /// What happened to an installation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,11 +9,12 @@ mod events;
 mod payloads;
 mod signature;
 
+pub use super::GitHubUser;
 pub use events::{
-    AnnouncedRepository, GitHubUser, Ignored, InstallationAction, InstallationEvent, PushEvent,
+    AnnouncedRepository, Ignored, InstallationAction, InstallationEvent, PushEvent,
     RepositoriesAction, RepositoriesEvent, RepositoryAction, RepositoryChange, RepositoryEvent,
 };
-pub use signature::{SIGNATURE_HEADER, SignatureError, sign, verify};
+pub use signature::{SIGNATURE_HEADER, SignatureError, verify};
 
 use serde::de::DeserializeOwned;
 

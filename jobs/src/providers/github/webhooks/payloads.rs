@@ -2,10 +2,11 @@
 //! rest of GitHub's payload may take any shape.
 
 use super::events::{
-    AnnouncedRepository, GitHubUser, Ignored, InstallationAction, InstallationEvent, PushEvent,
+    AnnouncedRepository, Ignored, InstallationAction, InstallationEvent, PushEvent,
     RepositoriesAction, RepositoriesEvent, RepositoryAction, RepositoryChange, RepositoryEvent,
 };
 use super::{Event, PayloadError, decode};
+use crate::providers::github::GitHubUser;
 use crate::providers::github::InstallationId;
 use crate::providers::github::listing::visibility;
 use entities::Visibility;
