@@ -59,6 +59,14 @@ impl std::fmt::Debug for GitHubSettings {
 }
 
 impl GitHubSettings {
+    /// Which of `needs` are not set.
+    pub fn missing_of(&self, needs: &[&[&str]]) -> Vec<&'static str> {
+        self.missing()
+            .into_iter()
+            .filter(|name| needs.iter().any(|group| group.contains(name)))
+            .collect()
+    }
+
     /// The settings the whole GitHub flow needs that are not set, by variable name.
     pub fn missing(&self) -> Vec<&'static str> {
         [
@@ -79,6 +87,18 @@ impl GitHubSettings {
         .collect()
     }
 }
+
+/// What linking an account needs.
+pub const LINK_NEEDS: &[&str] = &[
+    "TETHER_GITHUB_CLIENT_ID",
+    "TETHER_GITHUB_CLIENT_SECRET",
+    "TETHER_PUBLIC_URL",
+    "TETHER_FRONTEND_URL",
+];
+/// What the app itself needs (listing installations).
+pub const APP_NEEDS: &[&str] = &["TETHER_GITHUB_APP_ID", "TETHER_GITHUB_APP_PRIVATE_KEY_FILE"];
+/// What installing the app needs besides linking and the app.
+pub const INSTALL_NEEDS: &[&str] = &["TETHER_GITHUB_APP_SLUG"];
 
 /// A setting's trimmed value, `None` when unset or blank.
 fn set(value: &Option<String>) -> Option<&str> {

@@ -2,7 +2,7 @@
 //! `TETHER_*` environment variables. [`RawSettings`] is what people write; [`Settings`] is what the
 //! rest of the program sees, validated at start with an error that names the setting.
 
-mod github;
+pub mod github;
 mod raw;
 mod settings;
 mod validate;

@@ -5,8 +5,10 @@ use super::errors::ApiResult;
 use super::ids::{self, Kind};
 use super::types::{ConnectionNode, UserError, UserErrorCode};
 use crate::auth::Viewer;
+use crate::config::github::APP_NEEDS;
 use crate::services::Failure;
 use crate::services::connections::{self, EmailChange, NewConnection};
+use crate::services::github_flow::FlowError;
 use crate::services::linked_accounts;
 use crate::state::AppState;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -270,12 +272,12 @@ impl ConnectionMutations {
             Ok(name) => name,
             Err(err) => return Ok(ConnectionPayload::invalid(err)),
         };
-        if state.github.app.is_none() {
+        let missing = state.github.missing_of(&[APP_NEEDS]);
+        if !missing.is_empty() {
             return Ok(ConnectionPayload::invalid(UserError::new(
                 None,
                 UserErrorCode::NotConfigured,
-                "GitHub is not configured on this server (missing: TETHER_GITHUB_APP_ID, \
-                 TETHER_GITHUB_APP_PRIVATE_KEY_FILE)",
+                FlowError::NotConfigured(missing).to_string(),
             )));
         }
         let Some(token) = linked_accounts::github_token(state, viewer).await? else {

@@ -6,6 +6,7 @@
 use super::linked_accounts;
 use super::oauth_states::{self, Purpose, StateRefused};
 use crate::auth::Viewer;
+use crate::config::github::{APP_NEEDS, INSTALL_NEEDS, LINK_NEEDS};
 use crate::config::{GitHubSettings, OAuthClient};
 use crate::graphql::errors::ApiError;
 use crate::state::AppState;
@@ -57,22 +58,11 @@ pub(super) fn configured<'a>(
     github: &'a GitHubSettings,
     slug: bool,
 ) -> Result<Configured<'a>, FlowError> {
-    let mut missing = Vec::new();
-    if github.oauth.is_none() {
-        missing.extend(["TETHER_GITHUB_CLIENT_ID", "TETHER_GITHUB_CLIENT_SECRET"]);
-    }
-    if github.public_url.is_none() {
-        missing.push("TETHER_PUBLIC_URL");
-    }
-    if github.frontend_url.is_none() {
-        missing.push("TETHER_FRONTEND_URL");
-    }
-    if slug && github.app_slug.is_none() {
-        missing.push("TETHER_GITHUB_APP_SLUG");
-    }
-    if slug && github.app.is_none() {
-        missing.extend(["TETHER_GITHUB_APP_ID", "TETHER_GITHUB_APP_PRIVATE_KEY_FILE"]);
-    }
+    let missing = if slug {
+        github.missing_of(&[LINK_NEEDS, APP_NEEDS, INSTALL_NEEDS])
+    } else {
+        github.missing_of(&[LINK_NEEDS])
+    };
     match (&github.oauth, &github.public_url, &github.frontend_url) {
         (Some(oauth), Some(public), Some(frontend)) if missing.is_empty() => Ok(Configured {
             oauth,

@@ -3,7 +3,7 @@
 
 use crate::helpers::{Account, Backend, TestApp, spawn_app_with};
 use crate::on_both_backends;
-use crate::providers::{GITHUB_USER_TOKEN, github_app_key};
+use crate::providers::{GITHUB_USER_TOKEN, github_app_at};
 use chrono::Utc;
 use entities::{Provider, SealContext, linked_account, user};
 use sea_orm::{ActiveModelTrait, Set};
@@ -68,14 +68,7 @@ async fn github_with(permissions: Value) -> MockServer {
 }
 
 async fn app_for(backend: Backend, server: &MockServer) -> TestApp {
-    let uri = server.uri();
-    let key = github_app_key();
-    spawn_app_with(backend, move |raw| {
-        raw.github_api_url = uri;
-        raw.github_app_id = Some("4242".into());
-        raw.github_app_private_key = Some(key);
-    })
-    .await
+    spawn_app_with(backend, github_app_at(server.uri(), "4242")).await
 }
 
 async fn create(app: &TestApp, account: &Account, installation: Value) -> Value {

@@ -57,14 +57,7 @@ async fn github_discovery_lists_an_installation_as_the_app(backend: Backend) {
             .mount(&github)
             .await;
     }
-    let key = github_app_key();
-    let uri = github.uri();
-    let app = spawn_api_only(backend, move |raw| {
-        raw.github_api_url = uri;
-        raw.github_app_id = Some("4242".into());
-        raw.github_app_private_key = Some(key);
-    })
-    .await;
+    let app = spawn_api_only(backend, github_app_at(github.uri(), "4242")).await;
     let owner = app.owner().await;
     link_github(&app, &owner).await;
     let created = app
@@ -128,14 +121,7 @@ async fn connect_installation(app: &TestApp, id: u64) -> String {
 
 async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
     let github = github_minting(77, 404).await;
-    let key = github_app_key();
-    let uri = github.uri();
-    let app = spawn_api_only(backend, move |raw| {
-        raw.github_api_url = uri;
-        raw.github_app_id = Some("4242".into());
-        raw.github_app_private_key = Some(key);
-    })
-    .await;
+    let app = spawn_api_only(backend, github_app_at(github.uri(), "4242")).await;
     let id = connect_installation(&app, 77).await;
     let (conn, report) = run(&app, &id).await;
     assert_eq!(report.outcome, DiscoveryOutcome::Failed);
@@ -150,14 +136,7 @@ async fn github_discovery_marks_an_uninstalled_app_suspended(backend: Backend) {
 
 async fn github_discovery_marks_a_suspended_installation_suspended(backend: Backend) {
     let github = github_minting(78, 403).await;
-    let key = github_app_key();
-    let uri = github.uri();
-    let app = spawn_api_only(backend, move |raw| {
-        raw.github_api_url = uri;
-        raw.github_app_id = Some("4242".into());
-        raw.github_app_private_key = Some(key);
-    })
-    .await;
+    let app = spawn_api_only(backend, github_app_at(github.uri(), "4242")).await;
     let id = connect_installation(&app, 78).await;
     let (conn, report) = run(&app, &id).await;
     assert_eq!(report.outcome, DiscoveryOutcome::Failed);
@@ -175,14 +154,7 @@ async fn github_discovery_marks_a_suspended_installation_suspended(backend: Back
 /// the ERROR line is this app's.
 async fn github_discovery_with_a_wrong_app_key_degrades_and_tells_the_operator(backend: Backend) {
     let github = github_minting(79, 401).await;
-    let key = github_app_key();
-    let uri = github.uri();
-    let app = spawn_app_with(backend, move |raw| {
-        raw.github_api_url = uri;
-        raw.github_app_id = Some("4242".into());
-        raw.github_app_private_key = Some(key);
-    })
-    .await;
+    let app = spawn_app_with(backend, github_app_at(github.uri(), "4242")).await;
     let id = connect_installation(&app, 79).await;
     let conn = fixtures::connection_row(&app.state.db, &id).await;
     let row = || async {

@@ -173,6 +173,19 @@ pub async fn request_count(server: &MockServer) -> usize {
         .unwrap_or(0)
 }
 
+/// Settings for a GitHub App `app_id` (with a fresh throwaway key) whose API is at `api_url`.
+pub fn github_app_at(
+    api_url: String,
+    app_id: &str,
+) -> impl FnOnce(&mut api::config::RawSettings) + use<> {
+    let (key, app_id) = (github_app_key(), app_id.to_owned());
+    move |raw| {
+        raw.github_api_url = api_url;
+        raw.github_app_id = Some(app_id);
+        raw.github_app_private_key = Some(key);
+    }
+}
+
 /// A throwaway RSA key for a fake GitHub App (generated per run; never a real credential).
 pub fn github_app_key() -> String {
     let out = std::process::Command::new("openssl")
