@@ -40,6 +40,9 @@ pub enum StartupError {
     /// The rate-limit budgets could not reach Redis.
     #[error("rate-limit budgets in Redis: {0}")]
     RateBudget(#[source] redis::RedisError),
+    /// The live-event bus could not be set up on Redis.
+    #[error("live events in Redis: {0}")]
+    Events(#[source] redis::RedisError),
     /// The API's listener could not bind (or report its address).
     #[error("listener on {address}: {source}")]
     Listener {
@@ -91,6 +94,15 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         None => Arc::new(LocalBudget::default()),
     };
     let providers = Providers::new(clients, settings.endpoints.clone(), github_app, budget);
+    // Live events cross processes through Redis: a worker's runs reach every API's subscribers.
+    let events = match &settings.redis_url {
+        Some(url) => jobs::EventBus::redis(
+            url.as_str(),
+            &format!("{}-events", settings.jobs.namespace),
+        )
+        .map_err(StartupError::Events)?,
+        None => jobs::EventBus::in_process(),
+    };
     let discovery = Discovery {
         db: db.clone(),
         keyring: keyring.clone(),
@@ -101,6 +113,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         },
         schedule: SchedulePolicy::default(),
         activity: jobs::discovery::Activity::default(),
+        events: events.clone(),
     };
     Ok(AppState {
         db,
@@ -110,6 +123,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         discovery,
         queues,
         github: Arc::new(settings.github.clone()),
+        events,
     })
 }
 
@@ -179,6 +193,17 @@ impl Application {
                         .route(web::get().to(get))
                         .route(web::post().to(post))
                         .default_service(web::to(method_not_allowed)),
+                )
+                .route(
+                    "/graphql/assets/{name}",
+                    web::get().to(crate::http::assets::graphiql_asset),
+                )
+                .route("/jobs", web::get().to(crate::http::dashboard::page))
+                .route("/jobs/login", web::post().to(crate::http::dashboard::login))
+                .route("/jobs/logout", web::post().to(crate::http::dashboard::logout))
+                .route(
+                    "/jobs/assets/{name}",
+                    web::get().to(crate::http::assets::dashboard_asset),
                 )
                 .route("/auth/github/link", web::get().to(github::link))
                 .route("/auth/github/callback", web::get().to(github::callback))

@@ -23,4 +23,6 @@ pub struct AppState {
     pub queues: jobs::queue::Queues,
     /// GitHub's app, OAuth client, webhook secret and Tether's public URLs.
     pub github: Arc<crate::config::GitHubSettings>,
+    /// Live events: published by discovery, mutations and webhooks, delivered to subscriptions.
+    pub events: jobs::EventBus,
 }

@@ -1,6 +1,6 @@
 //! One execution of discovery against one connection, with its counters and issues.
 
-use crate::{DiscoveryOutcome, DiscoveryTrigger};
+use crate::{DiscoveryOutcome, DiscoveryTrigger, Provider};
 use sea_orm::entity::prelude::*;
 
 /// A discovery-run row.
@@ -12,6 +12,8 @@ pub struct Model {
     pub organization_id: Uuid,
     /// `None` once the connection is deleted; the history stays.
     pub connection_id: Option<Uuid>,
+    /// The connection's provider (whose queue ran it); `None` for runs recorded before it was.
+    pub provider: Option<Provider>,
     pub trigger: DiscoveryTrigger,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,

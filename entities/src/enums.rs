@@ -117,6 +117,9 @@ pub enum DiscoveryTrigger {
     /// A provider webhook announced a change.
     #[sea_orm(string_value = "WEBHOOK")]
     Webhook,
+    /// Someone retried a failed run.
+    #[sea_orm(string_value = "RETRY")]
+    Retry,
 }
 
 /// How a discovery run ended.
@@ -132,4 +135,7 @@ pub enum DiscoveryOutcome {
     /// Nothing useful was listed.
     #[sea_orm(string_value = "FAILED")]
     Failed,
+    /// Someone cancelled it; what it listed is kept, nothing was marked gone.
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
 }

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod discovery;
 pub mod endpoints;
+pub mod events;
 pub mod housekeeping;
 pub mod http;
 pub mod providers;
@@ -17,6 +18,7 @@ pub mod scope;
 
 pub use check::CheckError;
 pub use endpoints::Endpoints;
+pub use events::EventBus;
 pub use http::{HttpClients, NetworkPolicy};
 pub use providers::{Credential, ProviderClient, Providers, Scope, ValidatedScope};
 pub use scope::{AccessToken, AccountEmail, InvalidInput, ScopeIdentity};

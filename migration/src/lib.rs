@@ -7,6 +7,7 @@ mod m20261125_000002_create_connections;
 mod m20261125_000003_add_discovery_scheduling;
 mod m20261126_000004_reorder_repository_key;
 mod m20261201_000005_add_github_flow;
+mod m20261201_000006_add_run_provider;
 
 /// Runs Tether's migrations in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_add_discovery_scheduling::Migration),
             Box::new(m20261126_000004_reorder_repository_key::Migration),
             Box::new(m20261201_000005_add_github_flow::Migration),
+            Box::new(m20261201_000006_add_run_provider::Migration),
         ]
     }
 }

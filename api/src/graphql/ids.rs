@@ -24,6 +24,8 @@ pub enum Kind {
     ApiToken,
     /// A linked account.
     LinkedAccount,
+    /// A discovery run.
+    DiscoveryRun,
 }
 
 impl Kind {
@@ -36,10 +38,11 @@ impl Kind {
             Kind::User => "User",
             Kind::ApiToken => "ApiToken",
             Kind::LinkedAccount => "LinkedAccount",
+            Kind::DiscoveryRun => "DiscoveryRun",
         }
     }
 
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 8] = [
         Kind::Connection,
         Kind::Repository,
         Kind::Finding,
@@ -47,6 +50,7 @@ impl Kind {
         Kind::User,
         Kind::ApiToken,
         Kind::LinkedAccount,
+        Kind::DiscoveryRun,
     ];
 }
 

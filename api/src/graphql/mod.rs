@@ -3,18 +3,21 @@
 pub mod auth_mutations;
 pub mod connection_mutations;
 pub mod context;
+pub mod dashboard;
 pub mod errors;
 pub mod github_mutations;
 pub mod ids;
 pub mod loaders;
 pub mod pagination;
 pub mod query;
+pub mod subscriptions;
 pub mod types;
 
 use crate::config::GraphqlLimits;
 use crate::state::AppState;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+use subscriptions::SubscriptionRoot;
 
 /// All mutations.
 #[derive(MergedObject, Default)]
@@ -23,13 +26,23 @@ pub struct MutationRoot(
     auth_mutations::AuthMutations,
     connection_mutations::ConnectionMutations,
     github_mutations::LinkedAccountMutations,
+    dashboard::DashboardMutations,
 );
 
-/// Tether's schema.
-pub type TetherSchema = Schema<query::QueryRoot, MutationRoot, EmptySubscription>;
+/// All queries.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(query::CoreQuery, dashboard::DashboardQuery);
 
-fn builder() -> SchemaBuilder<query::QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(query::QueryRoot, MutationRoot::default(), EmptySubscription)
+/// Tether's schema.
+pub type TetherSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
 }
 
 /// Builds the schema over `state` with `limits`.

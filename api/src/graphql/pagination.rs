@@ -65,10 +65,58 @@ where
     E::Model: Sync,
     N: OutputType,
 {
+    paginate_in(db, select, id, args, Order::OldestFirst, key, to_node).await
+}
+
+/// Lists `select` by descending `id` (newest first for time-ordered ids), one page after the
+/// cursor.
+pub async fn paginate_newest_first<E, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    args: PageArgs,
+    key: impl Fn(&E::Model) -> uuid::Uuid,
+    to_node: impl Fn(E::Model) -> N,
+) -> ApiResult<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+{
+    paginate_in(db, select, id, args, Order::NewestFirst, key, to_node).await
+}
+
+#[derive(Clone, Copy)]
+enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+async fn paginate_in<E, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    args: PageArgs,
+    order: Order,
+    key: impl Fn(&E::Model) -> uuid::Uuid,
+    to_node: impl Fn(E::Model) -> N,
+) -> ApiResult<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+{
     let total_count = select.clone().count(db).await?;
-    let mut query = select.order_by_asc(id).limit(args.first + 1);
+    let mut query = match order {
+        Order::OldestFirst => select.order_by_asc(id),
+        Order::NewestFirst => select.order_by_desc(id),
+    }
+    .limit(args.first + 1);
     if let Some(IdCursor(after)) = args.after {
-        query = query.filter(id.gt(after));
+        query = match order {
+            Order::OldestFirst => query.filter(id.gt(after)),
+            Order::NewestFirst => query.filter(id.lt(after)),
+        };
     }
     let mut rows = query.all(db).await?;
     let has_next = rows.len() as u64 > args.first;

@@ -6,21 +6,23 @@ use super::ids::{self, Kind};
 use super::pagination::{Page, PageArgs, paginate};
 use super::types::enums::{ConnectionStatus, Provider, RepositoryState};
 use super::types::{
-    ApiTokenNode, ConnectionNode, FindingNode, LinkedAccountNode, Node, OrganizationNode,
+    ApiTokenNode, ConnectionNode, DiscoveryRunNode, FindingNode, LinkedAccountNode, Node, OrganizationNode,
     RepositoryNode, UserNode, ViewerNode,
 };
 use crate::services::github_flow::{self, FlowError};
 use crate::services::github_install;
 use crate::services::repositories::{self, RepositoryFilter, SearchTerm};
-use crate::services::{accounts, connections, linked_accounts, members, sessions};
+use crate::services::{
+    accounts, connections, discovery_runs, linked_accounts, members, sessions,
+};
 use async_graphql::{Context, ID, Object};
 
-/// The root query.
+/// Queries over the organization's data.
 #[derive(Default)]
-pub struct QueryRoot;
+pub struct CoreQuery;
 
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl CoreQuery {
     /// The caller, their organization and role.
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<ViewerNode>> {
         let viewer = viewer(ctx)?;
@@ -57,6 +59,9 @@ impl QueryRoot {
             }
             Kind::LinkedAccount => Node::LinkedAccount(LinkedAccountNode(
                 linked_accounts::find(db, viewer, uuid).await?,
+            )),
+            Kind::DiscoveryRun => Node::DiscoveryRun(DiscoveryRunNode(
+                discovery_runs::find(db, viewer, uuid).await?,
             )),
         };
         Ok(Some(node))

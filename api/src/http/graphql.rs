@@ -5,7 +5,7 @@
 
 use super::limits;
 use super::media::{ResponseType, is_json_utf8, negotiate, wants_html};
-use crate::auth::viewer;
+use crate::auth::{cookie, viewer};
 use crate::config::GraphqlLimits;
 use crate::graphql::TetherSchema;
 use crate::graphql::context::RequestContext;
@@ -143,22 +143,22 @@ pub struct Endpoint {
     pub limits: GraphqlLimits,
 }
 
-/// `GET /graphql`: queries from the query string, or GraphiQL for browsers.
+/// `GET /graphql`: subscriptions over WebSocket, queries from the query string, or GraphiQL for
+/// browsers.
 pub async fn get(
     req: HttpRequest,
+    body: web::Payload,
     endpoint: web::Data<Endpoint>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    if super::subscriptions::is_upgrade(&req) {
+        return super::subscriptions::upgrade(req, body, endpoint, state).await;
+    }
     let accept = header(req.headers(), ACCEPT);
     let has_query =
         url::form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "query");
     if !has_query && endpoint.limits.graphiql && wants_html(accept) {
-        let page = async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .finish();
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(page);
+        return super::assets::graphiql();
     }
     let Some(response_type) = negotiate(accept) else {
         return not_acceptable();
@@ -208,6 +208,31 @@ pub async fn post(
     }
 }
 
+/// The caller: a bearer token, or else (POST only) the dashboard's session cookie with its CSRF
+/// token from a page of our own origin; a cookie without them is ignored.
+async fn caller(
+    req: &HttpRequest,
+    state: &AppState,
+    is_get: bool,
+) -> Result<Option<crate::auth::Viewer>, sea_orm::DbErr> {
+    let authorization = header(req.headers(), AUTHORIZATION);
+    if authorization.is_some() || is_get {
+        return viewer::from_header(&state.db, authorization).await;
+    }
+    let Some(session) = cookie::session(req) else {
+        return Ok(None);
+    };
+    let csrf = req
+        .headers()
+        .get(cookie::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !csrf.is_some_and(|csrf| cookie::csrf_matches(&session, csrf)) || !cookie::same_origin(req)
+    {
+        return Ok(None);
+    }
+    viewer::resolve(&state.db, &session).await
+}
+
 async fn execute(
     req: &HttpRequest,
     endpoint: &Endpoint,
@@ -236,7 +261,7 @@ async fn execute(
             );
     }
 
-    let viewer = match viewer::from_header(&state.db, header(req.headers(), AUTHORIZATION)).await {
+    let viewer = match caller(req, state, is_get).await {
         Ok(viewer) => viewer,
         Err(err) => {
             tracing::error!(error = %err, "could not resolve the bearer token");

@@ -15,8 +15,8 @@ use jobs::scheduler::claim;
 use jobs::{AccessToken, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -125,6 +125,7 @@ pub fn new_row(new: NewRow<'_>) -> connection::ActiveModel {
         discovery_interval_secs: Set(None),
         lease_owner: Set(None),
         lease_until: Set(None),
+        cancel_requested_at: Set(None),
         requested_by: Set(None),
     }
 }
@@ -180,6 +181,7 @@ pub async fn create(
     let reattached = reattach(&txn, viewer.organization_id, &identity.key, id).await?;
     txn.commit().await?;
     enqueue(state, &inserted, Trigger::Created).await;
+    announce(state, &inserted);
     tracing::info!(
         connection = %id,
         organization = %viewer.organization_id,
@@ -335,7 +337,9 @@ pub async fn update_credential(
         active.status_message = Set(Some("Credential updated; waiting for discovery".to_owned()));
         active.next_discovery_at = Set(Some(now));
     }
-    Ok(active.update(&state.db).await?)
+    let row = active.update(&state.db).await?;
+    announce(state, &row);
+    Ok(row)
 }
 
 /// Enqueues a discovery now and claims the connection so the scheduler does not enqueue it
@@ -363,20 +367,82 @@ pub async fn request_sync(
     viewer: &Viewer,
     id: Uuid,
 ) -> Result<connection::Model, ApiError> {
+    request_discovery(state, viewer, id, Trigger::Manual).await
+}
+
+/// Asks for a discovery of `id` now, for `trigger`.
+pub async fn request_discovery(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    trigger: Trigger,
+) -> Result<connection::Model, ApiError> {
     let row = find(state, viewer, id).await?;
     let now = Utc::now();
     let mut active: connection::ActiveModel = row.into();
     active.next_discovery_at = Set(Some(now));
     active.updated_at = Set(now);
     let row = active.update(&state.db).await?;
-    enqueue(state, &row, Trigger::Manual).await;
+    enqueue(state, &row, trigger).await;
+    announce(state, &row);
     Ok(row)
+}
+
+/// Cancels `id`'s discovery: its waiting jobs are removed and a running one stops within a
+/// second (what it listed is kept; nothing is marked gone). Returns the connection and how many
+/// waiting jobs were removed.
+pub async fn cancel_discovery(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<(connection::Model, u64), ApiError> {
+    let row = find(state, viewer, id).await?;
+    let now = Utc::now();
+    // Only a run holding the lease can be asked to stop; a later run is not affected.
+    connection::Entity::update_many()
+        .col_expr(connection::Column::CancelRequestedAt, Expr::value(now))
+        .filter(connection::Column::Id.eq(row.id))
+        .filter(connection::Column::LeaseOwner.is_not_null())
+        .filter(connection::Column::LeaseUntil.gt(now))
+        .exec(&state.db)
+        .await?;
+    let removed = state
+        .queues
+        .cancel(row.id)
+        .await
+        .map_err(|e| ApiError::Internal(format!("cancelling queued jobs: {e}")))?;
+    tracing::info!(connection = %row.id, removed, "discovery cancelled");
+    let row = find(state, viewer, id).await?;
+    announce(state, &row);
+    Ok((row, removed))
+}
+
+/// Tells live subscribers that `row` changed (its schedule, name or credential).
+pub(crate) fn announce(state: &AppState, row: &connection::Model) {
+    state.events.publish_one(
+        row.organization_id,
+        jobs::events::Event::ConnectionChanged {
+            connection_id: row.id,
+            status: None,
+            message: None,
+        },
+    );
 }
 
 /// Deletes a connection; its repositories become DETACHED with scanning off, findings kept.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid, ApiError> {
     let row = find(state, viewer, id).await?;
     let txn = state.db.begin().await?;
+    // Named for live subscribers, who learn they are detached once this commits.
+    let detaching: Vec<(Uuid, String)> = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .column(repository::Column::FullName)
+        .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
+        .filter(repository::Column::ConnectionId.eq(id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
     let detached = repository::Entity::update_many()
         .col_expr(
             repository::Column::DetachedState,
@@ -401,6 +467,12 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid,
         .await?;
     connection::Entity::delete_by_id(row.id).exec(&txn).await?;
     txn.commit().await?;
+    state.events.publish_repositories(
+        viewer.organization_id,
+        None,
+        jobs::events::RepositoryChange::Detached,
+        detaching,
+    );
     // Its waiting jobs go too. Were this to fail, they would find the connection gone and do
     // nothing, so the deletion stands.
     let cancelled = match state.queues.cancel(id).await {

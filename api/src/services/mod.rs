@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod discovery_runs;
 pub mod github_flow;
 pub mod github_install;
 pub mod github_webhooks;

@@ -8,7 +8,7 @@ use super::outcome::{Issue, IssueCode};
 use chrono::Utc;
 use entities::{DiscoveryOutcome, connection, discovery_run};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -85,6 +85,22 @@ impl Discovery {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Whether someone asked to cancel the discovery of connection `id` that started at
+    /// `started` (an older request was for an earlier run).
+    pub(super) async fn cancel_requested(
+        &self,
+        id: Uuid,
+        started: chrono::DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        let requested: Option<Option<chrono::DateTime<Utc>>> = connection::Entity::find_by_id(id)
+            .select_only()
+            .column(connection::Column::CancelRequestedAt)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(requested.flatten().is_some_and(|at| at >= started))
     }
 
     /// Extends the lease run `run` holds on connection `id`.

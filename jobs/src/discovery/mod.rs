@@ -13,6 +13,7 @@ pub use outcome::{Issue, IssueCode, Verdict, verdict};
 pub use schedule::SchedulePolicy;
 pub use upsert::{Counters, mark_removed, upsert_announced};
 
+use crate::events::{Event, EventBus, Progress, RepositoryChange};
 use crate::http::{FetchError, FetchPolicy, Fetcher};
 use crate::providers::{Credential, Providers, RemoteRepository};
 use crate::providers::{Scope, UnreadableScope};
@@ -24,7 +25,8 @@ use entities::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -33,6 +35,12 @@ use uuid::Uuid;
 
 /// Pages buffered between the lister and the writer.
 const PAGE_BUFFER: usize = 8;
+
+/// How often a running discovery looks for a cancellation request.
+const CANCEL_POLL: Duration = Duration::from_secs(1);
+
+/// The shortest time between two progress events of one run (the last one always goes out).
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Everything a discovery (and a metadata refresh) needs.
 #[derive(Clone)]
@@ -49,6 +57,8 @@ pub struct Discovery {
     pub schedule: SchedulePolicy,
     /// Discoveries running in this process (background work gives way to them).
     pub activity: Activity,
+    /// Where runs tell live subscribers what they do.
+    pub events: EventBus,
 }
 
 /// How a discovery attempt ended.
@@ -107,6 +117,16 @@ pub enum RunFailure {
     /// The connection could not be read.
     #[error(transparent)]
     Unreadable(#[from] PrepareError),
+    /// Someone cancelled the run (`cancelDiscovery`).
+    #[error("the discovery was cancelled")]
+    Cancelled,
+}
+
+/// The run being worked on.
+#[derive(Debug, Clone, Copy)]
+struct RunRef {
+    id: Uuid,
+    started_at: DateTime<Utc>,
 }
 
 /// What listing and writing a run produced.
@@ -180,6 +200,7 @@ impl Discovery {
             id: Set(run_id),
             organization_id: Set(row.organization_id),
             connection_id: Set(Some(row.id)),
+            provider: Set(Some(row.provider)),
             trigger: Set(trigger),
             started_at: Set(started),
             finished_at: Set(None),
@@ -195,11 +216,15 @@ impl Discovery {
         .insert(&self.db)
         .await?;
         self.set_status(
-            row.id,
+            &row,
             ConnectionStatus::Syncing,
             "Discovering repositories…",
         )
         .await?;
+        let run = RunRef {
+            id: run_id,
+            started_at: started,
+        };
 
         let listed = match self.prepare(&row) {
             Err(err) => Listed {
@@ -208,21 +233,19 @@ impl Discovery {
                 api_requests: 0,
                 rate_limit_waits: 0,
             },
-            Ok((scope, credential)) => {
-                self.list_and_write(&row, run_id, &scope, credential)
-                    .await?
-            }
+            Ok((scope, credential)) => self.list_and_write(&row, run, &scope, credential).await?,
         };
-        self.finish(&row, run_id, listed).await
+        self.finish(&row, run, listed).await
     }
 
     async fn list_and_write(
         &self,
         row: &connection::Model,
-        run_id: Uuid,
+        run: RunRef,
         scope: &Scope,
         credential: Option<Credential>,
     ) -> Result<Listed, DbErr> {
+        let run_id = run.id;
         let fetcher = self.fetcher(row, credential.as_ref());
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RemoteRepository>>(PAGE_BUFFER);
         let listing = async {
@@ -233,11 +256,25 @@ impl Discovery {
             drop(tx);
             result
         };
+        // What the writer has written so far, readable when the run is cancelled mid-page.
+        let written_so_far = std::sync::Mutex::new(Counters::default());
         let writing = async {
             let mut seen = HashSet::new();
             let mut counters = Counters::default();
+            let mut last_progress = tokio::time::Instant::now();
             while let Some(page) = rx.recv().await {
-                upsert::upsert_page(&self.db, row, page, &mut seen, &mut counters).await?;
+                let changes =
+                    upsert::upsert_page(&self.db, row, page, &mut seen, &mut counters).await?;
+                if let Ok(mut so_far) = written_so_far.lock() {
+                    *so_far = counters;
+                }
+                self.announce(row, RepositoryChange::Added, changes.added);
+                self.announce(row, RepositoryChange::Updated, changes.updated);
+                if last_progress.elapsed() >= PROGRESS_EVERY {
+                    last_progress = tokio::time::Instant::now();
+                    let requests = fetcher.stats().requests() as i64;
+                    self.progress(row, run, &counters, requests, None);
+                }
             }
             Ok::<_, DbErr>((seen, counters))
         };
@@ -247,15 +284,32 @@ impl Discovery {
         tokio::pin!(work);
         let mut renewals = tokio::time::interval(lease::RENEW_EVERY);
         renewals.tick().await;
+        let mut cancel_checks = tokio::time::interval(CANCEL_POLL);
+        cancel_checks.tick().await;
         let (listed, written) = loop {
             tokio::select! {
                 done = &mut work => break done,
                 _ = renewals.tick() => self.renew_lease(row.id, run_id).await?,
+                _ = cancel_checks.tick() => {
+                    if self.cancel_requested(row.id, run.started_at).await? {
+                        // Dropping the work stops the listing; a page being written rolls back.
+                        let stats = fetcher.stats();
+                        let counters = written_so_far.lock().map(|c| *c).unwrap_or_default();
+                        return Ok(Listed {
+                            result: Err(RunFailure::Cancelled),
+                            counters,
+                            api_requests: stats.requests() as i64,
+                            rate_limit_waits: stats.rate_limit_waits() as i64,
+                        });
+                    }
+                }
             }
         };
         let (seen, mut counters) = written?;
         if listed.is_ok() {
-            counters.gone = upsert::mark_gone(&self.db, row, &seen).await?;
+            let gone = upsert::mark_gone(&self.db, row, &seen).await?;
+            counters.gone = gone.len() as i64;
+            self.announce(row, RepositoryChange::Gone, gone);
         }
         let stats = fetcher.stats();
         Ok(Listed {
@@ -268,7 +322,7 @@ impl Discovery {
 
     async fn set_status(
         &self,
-        id: Uuid,
+        row: &connection::Model,
         status: ConnectionStatus,
         message: &str,
     ) -> Result<(), DbErr> {
@@ -276,10 +330,54 @@ impl Discovery {
             .col_expr(connection::Column::Status, Expr::value(status))
             .col_expr(connection::Column::StatusMessage, Expr::value(message))
             .col_expr(connection::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(connection::Column::Id.eq(id))
+            .filter(connection::Column::Id.eq(row.id))
             .exec(&self.db)
-            .await
-            .map(|_| ())
+            .await?;
+        self.events.publish_one(
+            row.organization_id,
+            Event::ConnectionChanged {
+                connection_id: row.id,
+                status: Some(status.to_value()),
+                message: Some(message.to_owned()),
+            },
+        );
+        Ok(())
+    }
+
+    /// Tells subscribers about repositories of `row` that `change`d.
+    fn announce(
+        &self,
+        row: &connection::Model,
+        change: RepositoryChange,
+        repositories: Vec<(Uuid, String)>,
+    ) {
+        self.events
+            .publish_repositories(row.organization_id, Some(row.id), change, repositories);
+    }
+
+    /// Tells subscribers how far `run` has come (`outcome` once it has finished).
+    fn progress(
+        &self,
+        row: &connection::Model,
+        run: RunRef,
+        counters: &Counters,
+        api_requests: i64,
+        outcome: Option<DiscoveryOutcome>,
+    ) {
+        self.events.publish_one(
+            row.organization_id,
+            Event::DiscoveryProgress(Progress {
+                run_id: run.id,
+                connection_id: row.id,
+                started_at: run.started_at,
+                added: counters.added,
+                updated: counters.updated,
+                unchanged: counters.unchanged,
+                gone: counters.gone,
+                api_requests,
+                outcome: outcome.map(|o| o.to_value()),
+            }),
+        );
     }
 
     /// Records the run's end, the connection's status and its next discovery, and releases
@@ -287,9 +385,10 @@ impl Discovery {
     async fn finish(
         &self,
         row: &connection::Model,
-        run_id: Uuid,
+        run: RunRef,
         listed: Listed,
     ) -> Result<Outcome, DbErr> {
+        let run_id = run.id;
         let now = Utc::now();
         let Listed {
             result,
@@ -307,10 +406,17 @@ impl Discovery {
             ),
             &row.scope_key,
         );
+        let cancelled = matches!(result, Err(RunFailure::Cancelled));
+        let status = match row.status {
+            _ if !cancelled => verdict.status,
+            // Cancelled: the connection is as it was before this run.
+            ConnectionStatus::Syncing => ConnectionStatus::Pending,
+            before => before,
+        };
         let previous = row
             .discovery_interval_secs
             .map(|s| Duration::from_secs(s.max(0) as u64));
-        let failed = verdict.outcome != DiscoveryOutcome::Succeeded;
+        let failed = !cancelled && verdict.outcome != DiscoveryOutcome::Succeeded;
         let interval = self.schedule.next(previous, counters.changed(), failed);
         let next_at = verdict
             .retry_at
@@ -345,10 +451,10 @@ impl Discovery {
             .exec(&self.db)
             .await?;
         let mut update = connection::Entity::update_many()
-            .col_expr(connection::Column::Status, Expr::value(verdict.status))
+            .col_expr(connection::Column::Status, Expr::value(status))
             .col_expr(
                 connection::Column::StatusMessage,
-                Expr::value(verdict.message),
+                Expr::value(verdict.message.clone()),
             )
             .col_expr(connection::Column::NextDiscoveryAt, Expr::value(next_at))
             .col_expr(
@@ -363,6 +469,10 @@ impl Discovery {
                 connection::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
+            .col_expr(
+                connection::Column::CancelRequestedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(connection::Column::UpdatedAt, Expr::value(now));
         if result.is_ok() {
             update = update.col_expr(connection::Column::LastDiscoveredAt, Expr::value(now));
@@ -372,6 +482,15 @@ impl Discovery {
             .filter(connection::Column::LeaseOwner.eq(run_id))
             .exec(&self.db)
             .await?;
+        self.progress(row, run, &counters, api_requests, Some(outcome));
+        self.events.publish_one(
+            row.organization_id,
+            Event::ConnectionChanged {
+                connection_id: row.id,
+                status: Some(status.to_value()),
+                message: Some(verdict.message.clone()),
+            },
+        );
         tracing::info!(
             connection = %row.id,
             run = %run_id,

@@ -28,6 +28,8 @@ pub enum IssueCode {
     ConnectionUnreadable,
     /// The worker running the discovery stopped; another took over.
     WorkerLost,
+    /// Someone cancelled the run.
+    Cancelled,
 }
 
 impl IssueCode {
@@ -43,6 +45,7 @@ impl IssueCode {
             Self::ProviderError => "PROVIDER_ERROR",
             Self::ConnectionUnreadable => "CONNECTION_UNREADABLE",
             Self::WorkerLost => "WORKER_LOST",
+            Self::Cancelled => "CANCELLED",
         }
     }
 }
@@ -134,6 +137,15 @@ pub fn verdict(
                 ConnectionStatus::Degraded,
                 format!("Discovery could not start: {err}"),
                 IssueCode::ConnectionUnreadable,
+            );
+        }
+        // The connection keeps the status it had before the run (its caller knows it).
+        Err(RunFailure::Cancelled) => {
+            return ended(
+                DiscoveryOutcome::Cancelled,
+                ConnectionStatus::Active,
+                "Discovery was cancelled".to_owned(),
+                IssueCode::Cancelled,
             );
         }
         Err(RunFailure::Fetch(failure)) => failure,

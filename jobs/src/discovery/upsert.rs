@@ -93,10 +93,10 @@ fn apply(
     active.refreshed_at = Set(now);
 }
 
-fn new_row(remote: &RemoteRepository, conn: &connection::Model) -> repository::ActiveModel {
+fn new_row(id: Uuid, remote: &RemoteRepository, conn: &connection::Model) -> repository::ActiveModel {
     let now = Utc::now();
     let mut row = repository::ActiveModel {
-        id: Set(entities::new_id()),
+        id: Set(id),
         organization_id: Set(conn.organization_id),
         provider: Set(conn.provider),
         host: Set(conn.host.clone()),
@@ -136,6 +136,15 @@ async fn existing<C: ConnectionTrait>(
         .collect())
 }
 
+/// The rows one page added and changed, `(id, full name)`, for live subscribers.
+#[derive(Debug, Default)]
+pub struct PageChanges {
+    /// New rows.
+    pub added: Vec<(Uuid, String)>,
+    /// Changed rows.
+    pub updated: Vec<(Uuid, String)>,
+}
+
 /// Upserts one listed page; `seen` collects provider ids across the run.
 pub async fn upsert_page(
     db: &DatabaseConnection,
@@ -143,24 +152,30 @@ pub async fn upsert_page(
     page: Vec<RemoteRepository>,
     seen: &mut HashSet<String>,
     counters: &mut Counters,
-) -> Result<(), DbErr> {
+) -> Result<PageChanges, DbErr> {
     // A repository listed twice in one run (pages shifting under us) counts once.
     let page: Vec<RemoteRepository> = page
         .into_iter()
         .filter(|r| seen.insert(r.external_id.clone()))
         .collect();
+    let mut changes = PageChanges::default();
     if page.is_empty() {
-        return Ok(());
+        return Ok(changes);
     }
     let existing = existing(db, conn, &page).await?;
     let mut fresh = Vec::new();
     let mut changed = Vec::new();
     for remote in &page {
         match existing.get(&remote.external_id) {
-            None => fresh.push(new_row(remote, conn)),
+            None => {
+                let id = entities::new_id();
+                changes.added.push((id, remote.full_name.clone()));
+                fresh.push(new_row(id, remote, conn));
+            }
             Some(row) if differs(row, remote, conn) => {
                 let mut active: repository::ActiveModel = row.clone().into();
                 apply(&mut active, remote, conn);
+                changes.updated.push((row.id, remote.full_name.clone()));
                 changed.push(active);
             }
             Some(_) => counters.unchanged += 1,
@@ -173,7 +188,7 @@ pub async fn upsert_page(
         if !fresh.is_empty() {
             repository::Entity::insert_many(fresh).exec(db).await?;
         }
-        return Ok(());
+        return Ok(changes);
     }
     let txn = db.begin().await?;
     for active in changed {
@@ -183,28 +198,30 @@ pub async fn upsert_page(
         repository::Entity::insert_many(fresh).exec(&txn).await?;
     }
     txn.commit().await?;
-    Ok(())
+    Ok(changes)
 }
 
-/// After a complete listing: marks the connection's active repositories that were not listed.
+/// After a complete listing: marks the connection's active repositories that were not listed,
+/// and returns them as `(id, full name)`.
 pub async fn mark_gone(
     db: &DatabaseConnection,
     conn: &connection::Model,
     seen: &HashSet<String>,
-) -> Result<i64, DbErr> {
-    let active: Vec<(Uuid, String)> = repository::Entity::find()
+) -> Result<Vec<(Uuid, String)>, DbErr> {
+    let active: Vec<(Uuid, String, String)> = repository::Entity::find()
         .select_only()
         .column(repository::Column::Id)
         .column(repository::Column::ExternalId)
+        .column(repository::Column::FullName)
         .filter(repository::Column::ConnectionId.eq(conn.id))
         .filter(repository::Column::State.eq(RepositoryState::Active))
         .into_tuple()
         .all(db)
         .await?;
-    let gone: Vec<Uuid> = active
+    let gone: Vec<(Uuid, String)> = active
         .into_iter()
-        .filter(|(_, external)| !seen.contains(external))
-        .map(|(id, _)| id)
+        .filter(|(_, external, _)| !seen.contains(external))
+        .map(|(id, _, full_name)| (id, full_name))
         .collect();
     for chunk in gone.chunks(500) {
         repository::Entity::update_many()
@@ -213,11 +230,11 @@ pub async fn mark_gone(
                 Expr::value(RepositoryState::Gone),
             )
             .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-            .filter(repository::Column::Id.is_in(chunk.iter().copied()))
+            .filter(repository::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
             .exec(db)
             .await?;
     }
-    Ok(gone.len() as i64)
+    Ok(gone)
 }
 
 /// Upserts repositories a provider announced rather than listed (a GitHub installation was
@@ -229,21 +246,24 @@ pub async fn upsert_announced<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     announced: Vec<RemoteRepository>,
-) -> Result<Counters, DbErr> {
+) -> Result<(Counters, PageChanges), DbErr> {
     let mut seen = HashSet::new();
+    let mut changes = PageChanges::default();
     let announced: Vec<RemoteRepository> = announced
         .into_iter()
         .filter(|r| seen.insert(r.external_id.clone()))
         .collect();
     let mut counters = Counters::default();
     if announced.is_empty() {
-        return Ok(counters);
+        return Ok((counters, changes));
     }
     let existing = existing(db, conn, &announced).await?;
     let mut fresh = Vec::new();
     for remote in &announced {
         let Some(row) = existing.get(&remote.external_id) else {
-            fresh.push(new_row(remote, conn));
+            let id = entities::new_id();
+            changes.added.push((id, remote.full_name.clone()));
+            fresh.push(new_row(id, remote, conn));
             continue;
         };
         let visibility = match (row.visibility, remote.visibility) {
@@ -277,38 +297,50 @@ pub async fn upsert_announced<C: ConnectionTrait>(
         active.detached_scan_enabled = Set(None);
         active.refreshed_at = Set(Utc::now());
         active.update(db).await?;
+        changes.updated.push((row.id, remote.full_name.clone()));
         counters.updated += 1;
     }
     counters.added = fresh.len() as i64;
     if !fresh.is_empty() {
         repository::Entity::insert_many(fresh).exec(db).await?;
     }
-    Ok(counters)
+    Ok((counters, changes))
 }
 
 /// Marks exactly these repositories of `conn` gone (the provider said it lost access to them,
-/// so no listing is needed); rows of other connections are left alone. Returns how many were
-/// active.
+/// so no listing is needed); rows of other connections are left alone. Returns the ones that
+/// were active, as `(id, full name)`.
 pub async fn mark_removed<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     external_ids: Vec<String>,
-) -> Result<i64, DbErr> {
+) -> Result<Vec<(Uuid, String)>, DbErr> {
     if external_ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let marked = repository::Entity::update_many()
-        .col_expr(
-            repository::Column::State,
-            Expr::value(RepositoryState::Gone),
-        )
-        .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+    let active: Vec<(Uuid, String)> = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .column(repository::Column::FullName)
         .filter(repository::Column::OrganizationId.eq(conn.organization_id))
         .filter(repository::Column::Host.eq(&conn.host))
         .filter(repository::Column::ExternalId.is_in(external_ids))
         .filter(repository::Column::ConnectionId.eq(conn.id))
         .filter(repository::Column::State.eq(RepositoryState::Active))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if active.is_empty() {
+        return Ok(active);
+    }
+    repository::Entity::update_many()
+        .col_expr(
+            repository::Column::State,
+            Expr::value(RepositoryState::Gone),
+        )
+        .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+        .filter(repository::Column::Id.is_in(active.iter().map(|(id, _)| *id)))
         .exec(db)
         .await?;
-    Ok(marked.rows_affected as i64)
+    Ok(active)
 }

@@ -157,6 +157,7 @@ mod tests {
             discovery_interval_secs: None,
             lease_owner: None,
             lease_until: None,
+            cancel_requested_at: None,
             requested_by: None,
         }
     }

@@ -17,6 +17,8 @@ pub enum Trigger {
     Manual,
     /// A webhook announced a change.
     Webhook,
+    /// Someone retried a failed run.
+    Retry,
 }
 
 impl From<Trigger> for DiscoveryTrigger {
@@ -26,6 +28,7 @@ impl From<Trigger> for DiscoveryTrigger {
             Trigger::Schedule => Self::Schedule,
             Trigger::Manual => Self::Manual,
             Trigger::Webhook => Self::Webhook,
+            Trigger::Retry => Self::Retry,
         }
     }
 }

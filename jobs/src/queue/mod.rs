@@ -3,9 +3,11 @@
 //! job code for both. Payloads carry ids only, as a tagged, versioned enum.
 
 mod cancel;
+mod counts;
 mod job;
 mod worker;
 
+pub use counts::{QueueCounts, discovery_queue};
 pub use job::{TetherJob, Trigger};
 
 use apalis::prelude::{TaskBuilder, TaskSink};
@@ -140,6 +142,11 @@ impl Queues {
             storages: Storages::Redis(storages),
             namespace: namespace.to_owned(),
         })
+    }
+
+    /// The prefix of every queue's name.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
     }
 
     /// Enqueues a discovery of `connection` on its provider's queue, now or at `at`.

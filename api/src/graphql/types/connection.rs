@@ -81,6 +81,13 @@ impl ConnectionNode {
     async fn next_discovery_at(&self) -> Option<DateTime<Utc>> {
         self.0.next_discovery_at
     }
+    /// Its current discovery interval in seconds (it adapts to how often the scope changes);
+    /// null before its first discovery.
+    async fn discovery_interval_seconds(&self) -> Option<i32> {
+        self.0
+            .discovery_interval_secs
+            .map(|s| i32::try_from(s).unwrap_or(i32::MAX))
+    }
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -46,3 +46,53 @@ mirror!(
     /// Session or API token.
     TokenKind <=> entities::TokenKind { Session, Api }
 );
+mirror!(
+    /// Why a discovery run started.
+    DiscoveryTrigger <=> entities::DiscoveryTrigger { Created, Schedule, Manual, Webhook, Retry }
+);
+mirror!(
+    /// How a discovery run ended.
+    DiscoveryOutcome <=> entities::DiscoveryOutcome { Succeeded, Partial, Failed, Cancelled }
+);
+
+/// Discoveries or metadata refreshes.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobLane {
+    /// Discovery runs.
+    Discovery,
+    /// Metadata refreshes.
+    Refresh,
+}
+
+impl From<jobs::queue::Lane> for JobLane {
+    fn from(lane: jobs::queue::Lane) -> Self {
+        match lane {
+            jobs::queue::Lane::Discovery => Self::Discovery,
+            jobs::queue::Lane::Refresh => Self::Refresh,
+        }
+    }
+}
+
+/// What happened to a repository.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepositoryEventKind {
+    /// Listed for the first time.
+    Added,
+    /// Its metadata changed, or it came back.
+    Updated,
+    /// No longer listed by its provider.
+    Gone,
+    /// Its connection was deleted.
+    Detached,
+}
+
+impl From<jobs::events::RepositoryChange> for RepositoryEventKind {
+    fn from(change: jobs::events::RepositoryChange) -> Self {
+        match change {
+            jobs::events::RepositoryChange::Added => Self::Added,
+            jobs::events::RepositoryChange::Updated => Self::Updated,
+            jobs::events::RepositoryChange::Gone => Self::Gone,
+            jobs::events::RepositoryChange::Detached => Self::Detached,
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The Relay `Node` interface.
 
 use super::{
-    ApiTokenNode, ConnectionNode, FindingNode, LinkedAccountNode, OrganizationNode, RepositoryNode,
+    ApiTokenNode, ConnectionNode, DiscoveryRunNode, FindingNode, LinkedAccountNode, OrganizationNode, RepositoryNode,
     UserNode,
 };
 use async_graphql::{ID, Interface};
@@ -24,4 +24,6 @@ pub enum Node {
     ApiToken(ApiTokenNode),
     /// A linked account.
     LinkedAccount(LinkedAccountNode),
+    /// A discovery run.
+    DiscoveryRun(DiscoveryRunNode),
 }

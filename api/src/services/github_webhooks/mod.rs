@@ -17,6 +17,7 @@ use jobs::providers::github::InstallationId;
 use jobs::providers::github::webhooks::{DeliveryId, Event, RepositoryChange};
 use jobs::queue::Trigger;
 use sea_orm::{
+    ActiveEnum,
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
     TransactionTrait,
 };
@@ -68,8 +69,10 @@ pub enum Change {
         organization: Uuid,
         /// The connection.
         connection: Uuid,
-        /// GitHub's ids of the repositories.
-        external_ids: Vec<String>,
+        /// New rows, `(id, full name)`.
+        added: Vec<(Uuid, String)>,
+        /// Known rows brought back or renamed, `(id, full name)`.
+        updated: Vec<(Uuid, String)>,
     },
     /// Repositories were taken from a connection's installation: now `GONE`.
     RepositoriesGone {
@@ -77,15 +80,15 @@ pub enum Change {
         organization: Uuid,
         /// The connection.
         connection: Uuid,
-        /// GitHub's ids of the repositories.
-        external_ids: Vec<String>,
+        /// The rows, `(id, full name)`.
+        repositories: Vec<(Uuid, String)>,
     },
     /// A repository's metadata changed (renamed, archived, visibility, default branch, deleted).
     RepositoryUpdated {
         /// Its organization.
         organization: Uuid,
-        /// The repository.
-        repository: Uuid,
+        /// The row.
+        repository: TouchedRow,
         /// What changed.
         change: RepositoryChange,
     },
@@ -93,11 +96,22 @@ pub enum Change {
     HeadCommit {
         /// Its organization.
         organization: Uuid,
-        /// The repository.
-        repository: Uuid,
+        /// The row.
+        repository: TouchedRow,
         /// The commit.
         sha: String,
     },
+}
+
+/// A repository row a delivery changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TouchedRow {
+    /// The row.
+    pub id: Uuid,
+    /// Its connection.
+    pub connection: Option<Uuid>,
+    /// Its full name after the change.
+    pub full_name: String,
 }
 
 /// How a delivery was received.
@@ -152,8 +166,85 @@ pub async fn receive(state: &AppState, id: &DeliveryId, event: Event) -> Result<
         Event::Ignored(_) => Vec::new(),
     };
     txn.commit().await?;
+    publish(state, &changes);
     enqueue_requested(state, &changes).await;
     Ok(Receipt::Processed(changes))
+}
+
+/// Tells live subscribers what the delivery changed (once it is committed).
+fn publish(state: &AppState, changes: &[Change]) {
+    use jobs::events::{Event as Live, RepositoryChange as Kind};
+    let bus = &state.events;
+    for change in changes {
+        match change {
+            Change::InstallationApproved {
+                organization,
+                connection,
+                ..
+            }
+            | Change::PendingDropped {
+                organization,
+                connection,
+                ..
+            } => bus.publish_one(
+                *organization,
+                Live::ConnectionChanged {
+                    connection_id: *connection,
+                    status: None,
+                    message: None,
+                },
+            ),
+            Change::Status {
+                organization,
+                connection,
+                status,
+                message,
+            } => bus.publish_one(
+                *organization,
+                Live::ConnectionChanged {
+                    connection_id: *connection,
+                    status: Some(status.to_value()),
+                    message: Some(message.clone()),
+                },
+            ),
+            Change::DiscoveryRequested { .. } => {}
+            Change::RepositoriesAdded {
+                organization,
+                connection,
+                added,
+                updated,
+            } => {
+                let connection = Some(*connection);
+                bus.publish_repositories(*organization, connection, Kind::Added, added.clone());
+                bus.publish_repositories(*organization, connection, Kind::Updated, updated.clone());
+            }
+            Change::RepositoriesGone {
+                organization,
+                connection,
+                repositories,
+            } => bus.publish_repositories(
+                *organization,
+                Some(*connection),
+                Kind::Gone,
+                repositories.clone(),
+            ),
+            Change::RepositoryUpdated {
+                organization,
+                repository,
+                ..
+            }
+            | Change::HeadCommit {
+                organization,
+                repository,
+                ..
+            } => bus.publish_repositories(
+                *organization,
+                repository.connection,
+                Kind::Updated,
+                vec![(repository.id, repository.full_name.clone())],
+            ),
+        }
+    }
 }
 
 /// Enqueues the discoveries `changes` ask for. A failure leaves the connection due, for the

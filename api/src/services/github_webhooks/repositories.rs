@@ -4,7 +4,7 @@
 //! records its new head commit. Rows are those of the installation's connections, in each
 //! organization that connected it.
 
-use super::{Change, of_installation};
+use super::{Change, TouchedRow, of_installation};
 use crate::state::AppState;
 use chrono::Utc;
 use entities::{RepositoryState, connection, repository};
@@ -27,7 +27,6 @@ pub(super) async fn granted(
     state: &AppState,
     event: &RepositoriesEvent,
 ) -> Result<Vec<Change>, DbErr> {
-    let added_ids: Vec<String> = event.added.iter().map(|r| r.id.to_string()).collect();
     let removed_ids: Vec<String> = event.removed.iter().map(|r| r.id.to_string()).collect();
     let mut changes = Vec::new();
     for conn in of_installation(txn, event.installation).await? {
@@ -37,23 +36,24 @@ pub(super) async fn granted(
                 .iter()
                 .map(|r| r.to_remote(&state.providers.endpoints().github_web))
                 .collect();
-            let counters = upsert_announced(txn, &conn, announced).await?;
+            let (counters, rows) = upsert_announced(txn, &conn, announced).await?;
             tracing::info!(connection = %conn.id, added = counters.added, updated = counters.updated, "repositories granted to a GitHub installation");
             if counters.changed() {
                 changes.push(Change::RepositoriesAdded {
                     organization: conn.organization_id,
                     connection: conn.id,
-                    external_ids: added_ids.clone(),
+                    added: rows.added,
+                    updated: rows.updated,
                 });
             }
         }
         let gone = mark_removed(txn, &conn, removed_ids.clone()).await?;
-        if gone > 0 {
-            tracing::info!(connection = %conn.id, gone, "repositories taken from a GitHub installation");
+        if !gone.is_empty() {
+            tracing::info!(connection = %conn.id, gone = gone.len(), "repositories taken from a GitHub installation");
             changes.push(Change::RepositoriesGone {
                 organization: conn.organization_id,
                 connection: conn.id,
-                external_ids: removed_ids.clone(),
+                repositories: gone,
             });
         }
     }
@@ -61,12 +61,12 @@ pub(super) async fn granted(
 }
 
 /// The rows of `external_id` under the connections of `installation` (the repository changes
-/// only where that installation lists it), with their organizations.
+/// only where that installation lists it): `(id, organization, connection, full name)`.
 async fn rows_of(
     txn: &DatabaseTransaction,
     installation: InstallationId,
     external_id: u64,
-) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+) -> Result<Vec<(Uuid, Uuid, Option<Uuid>, String)>, DbErr> {
     let connections: Vec<connection::Model> = of_installation(txn, installation).await?;
     if connections.is_empty() {
         return Ok(Vec::new());
@@ -84,6 +84,8 @@ async fn rows_of(
         .select_only()
         .column(repository::Column::Id)
         .column(repository::Column::OrganizationId)
+        .column(repository::Column::ConnectionId)
+        .column(repository::Column::FullName)
         .filter(repository::Column::ExternalId.eq(external_id.to_string()))
         .filter(owners)
         .into_tuple()
@@ -145,14 +147,22 @@ pub(super) async fn changed(
         return Ok(Vec::new());
     }
     apply(repository::Entity::update_many(), &event.change)
-        .filter(repository::Column::Id.is_in(rows.iter().map(|(id, _)| *id)))
+        .filter(repository::Column::Id.is_in(rows.iter().map(|(id, ..)| *id)))
         .exec(txn)
         .await?;
+    let renamed = match &event.change {
+        RepositoryChange::Names { full_name, .. } => Some(full_name),
+        _ => None,
+    };
     Ok(rows
         .into_iter()
-        .map(|(repository, organization)| Change::RepositoryUpdated {
+        .map(|(id, organization, connection, full_name)| Change::RepositoryUpdated {
             organization,
-            repository,
+            repository: TouchedRow {
+                id,
+                connection,
+                full_name: renamed.cloned().unwrap_or(full_name),
+            },
             change: event.change.clone(),
         })
         .collect())
@@ -170,14 +180,18 @@ pub(super) async fn pushed(
     repository::Entity::update_many()
         .col_expr(repository::Column::HeadCommitSha, Expr::value(&event.head))
         .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-        .filter(repository::Column::Id.is_in(rows.iter().map(|(id, _)| *id)))
+        .filter(repository::Column::Id.is_in(rows.iter().map(|(id, ..)| *id)))
         .exec(txn)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(repository, organization)| Change::HeadCommit {
+        .map(|(id, organization, connection, full_name)| Change::HeadCommit {
             organization,
-            repository,
+            repository: TouchedRow {
+                id,
+                connection,
+                full_name,
+            },
             sha: event.head.clone(),
         })
         .collect())
