@@ -96,11 +96,10 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
     let providers = Providers::new(clients, settings.endpoints.clone(), github_app, budget);
     // Live events cross processes through Redis: a worker's runs reach every API's subscribers.
     let events = match &settings.redis_url {
-        Some(url) => jobs::EventBus::redis(
-            url.as_str(),
-            &format!("{}-events", settings.jobs.namespace),
-        )
-        .map_err(StartupError::Events)?,
+        Some(url) => {
+            jobs::EventBus::redis(url.as_str(), &format!("{}-events", settings.jobs.namespace))
+                .map_err(StartupError::Events)?
+        }
         None => jobs::EventBus::in_process(),
     };
     let discovery = Discovery {
@@ -200,7 +199,10 @@ impl Application {
                 )
                 .route("/jobs", web::get().to(crate::http::dashboard::page))
                 .route("/jobs/login", web::post().to(crate::http::dashboard::login))
-                .route("/jobs/logout", web::post().to(crate::http::dashboard::logout))
+                .route(
+                    "/jobs/logout",
+                    web::post().to(crate::http::dashboard::logout),
+                )
                 .route(
                     "/jobs/assets/{name}",
                     web::get().to(crate::http::assets::dashboard_asset),

@@ -86,11 +86,19 @@ impl Shared {
 
     /// The API alone, in this process: sign up and create the connection.
     async fn connect(&self) -> (sea_orm::DatabaseConnection, uuid::Uuid, String, String) {
+        let api = self.api().await;
+        (api.db, api.conn_id, api.token, api.id)
+    }
+
+    /// The API alone, in this process, with a signed-up owner and the connection created.
+    async fn api(&self) -> Api {
         let settings = Settings::from_raw(self.raw()).unwrap();
         let db = api::db::connect(&settings.database, 4).await.unwrap();
         api::db::migrate(&db).await.unwrap();
         let app = Application::build_api_only(settings).await.unwrap();
-        let base = format!("http://127.0.0.1:{}/graphql", app.port());
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let base = format!("{address}/graphql");
+        let events = app.state().events.clone();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::new();
         let post = |token: Option<String>, query: &str, variables: Value| {
@@ -118,8 +126,25 @@ impl Shared {
             .unwrap_or_else(|| panic!("{created}"))
             .to_owned();
         let conn = connection::Entity::find().one(&db).await.unwrap().unwrap();
-        (db, conn.id, token, id)
+        Api {
+            db,
+            conn_id: conn.id,
+            token,
+            id,
+            address,
+            events,
+        }
     }
+}
+
+/// A running `tether api` in this process.
+struct Api {
+    db: sea_orm::DatabaseConnection,
+    conn_id: uuid::Uuid,
+    token: String,
+    id: String,
+    address: String,
+    events: jobs::EventBus,
 }
 
 impl Drop for Shared {
@@ -297,4 +322,74 @@ async fn a_killed_worker_s_discovery_is_picked_up_again_without_duplicates() {
         .unwrap()
         .unwrap();
     assert_eq!(conn.status, entities::ConnectionStatus::Active);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_process_s_discovery_reaches_the_api_s_subscribers_through_redis() {
+    use tests::ws::{WsClient, WsProtocol};
+    let shared = Shared::new(Duration::from_millis(100)).await;
+    let api = shared.api().await;
+    let wait = Duration::from_secs(60);
+    let mut client = WsClient::open(&api.address, WsProtocol::TransportWs).await;
+    let ack = client
+        .init(json!({"authorization": format!("Bearer {}", api.token)}))
+        .await
+        .unwrap();
+    assert_eq!(ack["type"], "connection_ack");
+    client
+        .subscribe(
+            "status",
+            "subscription($id: ID) { connectionUpdated(id: $id) { status } }",
+            json!({"id": api.id}),
+        )
+        .await;
+    client
+        .subscribe("progress", "subscription($id: ID!) { discoveryProgress(connectionId: $id) { added finished outcome } }", json!({"id": api.id}))
+        .await;
+    client
+        .subscribe(
+            "repos",
+            "subscription($id: ID) { repositoryEvents(connectionId: $id) { kind fullName } }",
+            json!({"id": api.id}),
+        )
+        .await;
+    let events = api.events.clone();
+    eventually(
+        "the API listens to Redis with three subscribers",
+        wait,
+        async || events.is_listening() && events.subscribers() >= 3,
+    )
+    .await;
+
+    // The discovery enqueued by the create runs in another process.
+    let mut worker = shared.worker();
+    let mut names = std::collections::HashSet::new();
+    while names.len() < PAGES * 100 {
+        let event = client.result_of("repos", wait).await.unwrap();
+        assert_eq!(
+            event["data"]["repositoryEvents"]["kind"], "ADDED",
+            "{event}"
+        );
+        names.insert(event["data"]["repositoryEvents"]["fullName"].to_string());
+    }
+    let finished = loop {
+        let progress = client.result_of("progress", wait).await.unwrap();
+        if progress["data"]["discoveryProgress"]["finished"] == true {
+            break progress;
+        }
+    };
+    assert_eq!(
+        finished["data"]["discoveryProgress"]["outcome"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        finished["data"]["discoveryProgress"]["added"],
+        (PAGES * 100) as i64
+    );
+    let syncing = client.result_of("status", wait).await.unwrap();
+    assert_eq!(syncing["data"]["connectionUpdated"]["status"], "SYNCING");
+    let active = client.result_of("status", wait).await.unwrap();
+    assert_eq!(active["data"]["connectionUpdated"]["status"], "ACTIVE");
+    let _ = worker.kill();
+    let _ = worker.wait();
 }

@@ -5,5 +5,6 @@
 mod eventually;
 pub mod fake;
 pub mod redis_cleanup;
+pub mod ws;
 
 pub use eventually::eventually;

@@ -124,6 +124,10 @@ mod tests {
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Strict"), "{cookie}");
         assert!(cookie.contains("Secure"), "{cookie}");
-        assert!(!issue(&SecretString::from("t".to_owned()), false).to_string().contains("Secure"));
+        assert!(
+            !issue(&SecretString::from("t".to_owned()), false)
+                .to_string()
+                .contains("Secure")
+        );
     }
 }

@@ -9,8 +9,8 @@ use super::pagination::{Page, PageArgs, paginate_newest_first};
 use super::types::discovery_run::{HourBucket, JobQueueNode, QueueHistory};
 use super::types::enums::DiscoveryOutcome;
 use super::types::{ConnectionNode, DiscoveryRunNode, UserError, UserErrorCode};
-use crate::services::discovery_runs::{self, MAX_HOURS, RetryRefused, RunFilter};
 use crate::services::connections;
+use crate::services::discovery_runs::{self, MAX_HOURS, RetryRefused, RunFilter};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 
@@ -82,7 +82,9 @@ impl DashboardQuery {
         #[graphql(default = 24)] hours: i32,
     ) -> ApiResult<Vec<QueueHistory>> {
         let viewer = viewer(ctx)?;
-        let Some(hours) = u32::try_from(hours).ok().filter(|h| (1..=MAX_HOURS).contains(h))
+        let Some(hours) = u32::try_from(hours)
+            .ok()
+            .filter(|h| (1..=MAX_HOURS).contains(h))
         else {
             return Err(ApiError::BadUserInput(format!(
                 "hours must be between 1 and {MAX_HOURS}"
@@ -200,7 +202,10 @@ impl DashboardMutations {
     }
 
     /// Runs again every connection whose latest run failed or was partial.
-    async fn retry_failed_discovery_runs(&self, ctx: &Context<'_>) -> ApiResult<RetryFailedPayload> {
+    async fn retry_failed_discovery_runs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<RetryFailedPayload> {
         let viewer = connection_manager(ctx)?;
         let rows = discovery_runs::retry_failed(state(ctx)?, viewer).await?;
         Ok(RetryFailedPayload {

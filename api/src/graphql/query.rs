@@ -6,15 +6,13 @@ use super::ids::{self, Kind};
 use super::pagination::{Page, PageArgs, paginate};
 use super::types::enums::{ConnectionStatus, Provider, RepositoryState};
 use super::types::{
-    ApiTokenNode, ConnectionNode, DiscoveryRunNode, FindingNode, LinkedAccountNode, Node, OrganizationNode,
-    RepositoryNode, UserNode, ViewerNode,
+    ApiTokenNode, ConnectionNode, DiscoveryRunNode, FindingNode, LinkedAccountNode, Node,
+    OrganizationNode, RepositoryNode, UserNode, ViewerNode,
 };
 use crate::services::github_flow::{self, FlowError};
 use crate::services::github_install;
 use crate::services::repositories::{self, RepositoryFilter, SearchTerm};
-use crate::services::{
-    accounts, connections, discovery_runs, linked_accounts, members, sessions,
-};
+use crate::services::{accounts, connections, discovery_runs, linked_accounts, members, sessions};
 use async_graphql::{Context, ID, Object};
 
 /// Queries over the organization's data.

@@ -7,9 +7,9 @@ use super::errors::{ApiError, ApiResult};
 use super::ids::{self, Kind, encode};
 use super::types::enums::{DiscoveryOutcome, RepositoryEventKind};
 use super::types::{ConnectionNode, DiscoveryRunNode, RepositoryNode};
+use crate::auth::Viewer;
 use crate::services::{connections, discovery_runs};
 use crate::state::AppState;
-use crate::auth::Viewer;
 use async_graphql::{Context, ID, Object, Subscription};
 use chrono::{DateTime, Utc};
 use entities::{connection, repository};
@@ -27,17 +27,20 @@ pub struct SubscriptionRoot;
 /// The organization's events from now on, in order; a lagging subscriber skips what it missed.
 fn events_of(state: &AppState, organization: Uuid) -> impl Stream<Item = Event> + use<> {
     let receiver = state.events.subscribe();
-    stream::unfold(receiver, |mut receiver: broadcast::Receiver<Arc<Message>>| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(message) => return Some((message, receiver)),
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "a live subscriber fell behind and skipped ahead");
+    stream::unfold(
+        receiver,
+        |mut receiver: broadcast::Receiver<Arc<Message>>| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(message) => return Some((message, receiver)),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "a live subscriber fell behind and skipped ahead");
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Err(RecvError::Closed) => return None,
             }
-        }
-    })
+        },
+    )
     .filter(move |message| std::future::ready(message.organization_id == organization))
     .flat_map(|message| stream::iter(message.events.clone()))
 }

@@ -39,10 +39,22 @@ macro_rules! asset {
 }
 
 static GRAPHIQL: [Asset; 6] = [
-    asset!("graphiql", "graphiql.min.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "graphiql",
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("graphiql", "graphiql.min.css", "text/css; charset=utf-8"),
-    asset!("graphiql", "react.production.min.js", "text/javascript; charset=utf-8"),
-    asset!("graphiql", "react-dom.production.min.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "graphiql",
+        "react.production.min.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!(
+        "graphiql",
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("graphiql", "init.js", "text/javascript; charset=utf-8"),
     asset!("graphiql", "graphiql-page.css", "text/css; charset=utf-8"),
 ];

@@ -356,7 +356,9 @@ async fn run_operation(
         return;
     };
     let Some(Value::String(query)) = payload.remove("query") else {
-        let _ = out.send(refuse("payload.query must be a string".into())).await;
+        let _ = out
+            .send(refuse("payload.query must be a string".into()))
+            .await;
         return;
     };
     let variables = match payload.remove("variables") {

@@ -25,8 +25,8 @@ use entities::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    Set,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -215,12 +215,8 @@ impl Discovery {
         }
         .insert(&self.db)
         .await?;
-        self.set_status(
-            &row,
-            ConnectionStatus::Syncing,
-            "Discovering repositories…",
-        )
-        .await?;
+        self.set_status(&row, ConnectionStatus::Syncing, "Discovering repositories…")
+            .await?;
         let run = RunRef {
             id: run_id,
             started_at: started,

@@ -93,7 +93,11 @@ fn apply(
     active.refreshed_at = Set(now);
 }
 
-fn new_row(id: Uuid, remote: &RemoteRepository, conn: &connection::Model) -> repository::ActiveModel {
+fn new_row(
+    id: Uuid,
+    remote: &RemoteRepository,
+    conn: &connection::Model,
+) -> repository::ActiveModel {
     let now = Utc::now();
     let mut row = repository::ActiveModel {
         id: Set(id),

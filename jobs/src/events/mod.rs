@@ -187,6 +187,11 @@ impl EventBus {
         self.inner.local.subscribe()
     }
 
+    /// How many subscribers this process has right now.
+    pub fn subscribers(&self) -> usize {
+        self.inner.local.receiver_count()
+    }
+
     /// Whether the Redis listener is subscribed right now (always true in-process).
     pub fn is_listening(&self) -> bool {
         self.inner

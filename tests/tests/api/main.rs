@@ -25,4 +25,5 @@ mod providers;
 mod schema;
 mod secrets;
 mod sqlite_with_redis;
+mod subscriptions;
 mod tenancy;

@@ -17,6 +17,24 @@ fn count(n: i64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+impl DiscoveryRunNode {
+    async fn load_connection(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<entities::connection::Model>> {
+        let Some(id) = self.0.connection_id else {
+            return Ok(None);
+        };
+        let loader = ctx
+            .data::<DataLoader<ConnectionLoader>>()
+            .map_err(|_| ApiError::Internal("connection loader missing".into()))?;
+        loader
+            .load_one(id)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
 #[Object(name = "DiscoveryRun")]
 impl DiscoveryRunNode {
     /// Global id.
@@ -25,21 +43,11 @@ impl DiscoveryRunNode {
     }
     /// Its connection; null once deleted.
     async fn connection(&self, ctx: &Context<'_>) -> ApiResult<Option<ConnectionNode>> {
-        let Some(id) = self.0.connection_id else {
-            return Ok(None);
-        };
-        let loader = ctx
-            .data::<DataLoader<ConnectionLoader>>()
-            .map_err(|_| ApiError::Internal("connection loader missing".into()))?;
-        let found = loader
-            .load_one(id)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(found.map(ConnectionNode))
+        Ok(self.load_connection(ctx).await?.map(ConnectionNode))
     }
     /// Its connection's name; null once the connection is deleted.
     async fn connection_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        Ok(self.connection(ctx).await?.map(|c| c.0.name))
+        Ok(self.load_connection(ctx).await?.map(|c| c.name))
     }
     /// The provider whose queue ran it.
     async fn provider(&self) -> Option<Provider> {

@@ -1,8 +1,8 @@
 //! The Relay `Node` interface.
 
 use super::{
-    ApiTokenNode, ConnectionNode, DiscoveryRunNode, FindingNode, LinkedAccountNode, OrganizationNode, RepositoryNode,
-    UserNode,
+    ApiTokenNode, ConnectionNode, DiscoveryRunNode, FindingNode, LinkedAccountNode,
+    OrganizationNode, RepositoryNode, UserNode,
 };
 use async_graphql::{ID, Interface};
 

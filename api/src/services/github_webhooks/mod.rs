@@ -17,9 +17,8 @@ use jobs::providers::github::InstallationId;
 use jobs::providers::github::webhooks::{DeliveryId, Event, RepositoryChange};
 use jobs::queue::Trigger;
 use sea_orm::{
-    ActiveEnum,
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 use uuid::Uuid;
 

@@ -156,15 +156,17 @@ pub(super) async fn changed(
     };
     Ok(rows
         .into_iter()
-        .map(|(id, organization, connection, full_name)| Change::RepositoryUpdated {
-            organization,
-            repository: TouchedRow {
-                id,
-                connection,
-                full_name: renamed.cloned().unwrap_or(full_name),
+        .map(
+            |(id, organization, connection, full_name)| Change::RepositoryUpdated {
+                organization,
+                repository: TouchedRow {
+                    id,
+                    connection,
+                    full_name: renamed.cloned().unwrap_or(full_name),
+                },
+                change: event.change.clone(),
             },
-            change: event.change.clone(),
-        })
+        )
         .collect())
 }
 
@@ -185,14 +187,16 @@ pub(super) async fn pushed(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, organization, connection, full_name)| Change::HeadCommit {
-            organization,
-            repository: TouchedRow {
-                id,
-                connection,
-                full_name,
+        .map(
+            |(id, organization, connection, full_name)| Change::HeadCommit {
+                organization,
+                repository: TouchedRow {
+                    id,
+                    connection,
+                    full_name,
+                },
+                sha: event.head.clone(),
             },
-            sha: event.head.clone(),
-        })
+        )
         .collect())
 }
