@@ -150,11 +150,22 @@ async function run(browser) {
   await page.evaluate(() => { window.__noReload = true; });
   const navigationsAtStart = navigations;
 
+  // With WAIT_FOR_CONNECTION=1 the caller creates the connection only now (it reads SIGNED_IN
+  // and answers with a line), so its first discovery is watched from the start.
+  if (process.env.WAIT_FOR_CONNECTION === '1') {
+    console.log('SIGNED_IN');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    process.stdin.pause();
+  }
+
   // 3. The connection's first discovery finishes and shows up live.
   let connection;
   await step(`"${env.CONNECTION_NAME}" turns ACTIVE with a SUCCEEDED run, live`, async () => {
     connection = await waitInPage(page, `connection row "${env.CONNECTION_NAME}"`, connectionByName, env.CONNECTION_NAME);
     const first = connection.status;
+    if (process.env.WAIT_FOR_CONNECTION === '1' && first === 'ACTIVE') {
+      throw new Failure('the connection was already ACTIVE when it appeared: its first discovery was not seen live');
+    }
     const runId = await waitInPage(page, `"${env.CONNECTION_NAME}" ACTIVE with a SUCCEEDED run-row`, (id) => {
       const row = [...document.querySelectorAll('[data-testid="connection-row"]')].find((r) => r.dataset.connectionId === id);
       const done = [...document.querySelectorAll('[data-testid="run-row"]')]

@@ -7,6 +7,7 @@ mod app_logs;
 mod helpers;
 
 mod auth;
+mod browser;
 mod connections_azure;
 mod connections_bitbucket;
 mod connections_github;
