@@ -53,12 +53,24 @@ pub enum Ended {
 impl WsClient {
     /// Opens `http_url`'s `/graphql` as a WebSocket offering `protocol`.
     pub async fn open(http_url: &str, protocol: WsProtocol) -> Self {
+        Self::open_with(http_url, protocol, &[]).await
+    }
+
+    /// Opens the socket with extra handshake `headers` (a cookie, an origin).
+    pub async fn open_with(http_url: &str, protocol: WsProtocol, headers: &[(&str, &str)]) -> Self {
         let url = format!("{}/graphql", http_url.replacen("http", "ws", 1));
         let mut request = url.into_client_request().expect("a WebSocket URL");
         request.headers_mut().insert(
             "sec-websocket-protocol",
             HeaderValue::from_static(protocol.name()),
         );
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .expect("a header name"),
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
         let (socket, response) = tokio_tungstenite::connect_async(request)
             .await
             .expect("the WebSocket opens");

@@ -12,6 +12,7 @@ mod connections_azure;
 mod connections_bitbucket;
 mod connections_github;
 mod connections_gitlab;
+mod dashboard;
 mod deletion;
 mod discovery_fake;
 mod discovery_gitlab;
