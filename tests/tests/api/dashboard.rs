@@ -461,6 +461,52 @@ async fn members_cannot_use_the_dashboard_actions(backend: Backend) {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_is_served_from_the_binary_under_a_same_origin_policy() {
+    let app = spawn_api_only(Backend::Sqlite, |_| {}).await;
+    let page = reqwest::Client::new()
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("script-src 'self';"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    let assets: Vec<&str> = html
+        .split('"')
+        .filter(|part| part.starts_with("/graphql/assets/"))
+        .collect();
+    assert!(assets.len() >= 5, "{html}");
+    for asset in assets {
+        let response = reqwest::get(format!("{}{asset}", app.address))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let expected = if asset.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        assert!(kind.starts_with(expected), "{asset}: {kind}");
+    }
+    let missing = reqwest::get(format!("{}/graphql/assets/vendor.sh", app.address))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404, "only the page's files are served");
+}
+
 on_both_backends!(
     admins_sign_in_with_a_strict_cookie_that_only_our_pages_can_use,
     the_cookie_is_secure_behind_https,

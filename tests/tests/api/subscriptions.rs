@@ -255,8 +255,23 @@ async fn missing_or_bad_credentials_close_the_socket_with_4401_or_4403(backend: 
             .await;
         assert_eq!(eager.closed().await, 4401, "{protocol:?}");
     }
-    // A session revoked mid-connection is closed at the next keep-alive (4403); the socket
-    // works until then.
+    // The legacy protocol keeps the connection alive with `ka` from the acknowledgement on.
+    let mut legacy = signed_in(&app, WsProtocol::Legacy, &owner.token).await;
+    legacy
+        .subscribe("hello", "{ viewer { role } }", json!({}))
+        .await;
+    assert!(legacy.result_of("hello", WAIT).await.is_ok());
+    assert!(
+        legacy.transcript.iter().any(|m| m["type"] == "ka"),
+        "{:?}",
+        legacy.transcript
+    );
+
+    // Keep-alives are pings the client answers; a session revoked mid-connection is closed at
+    // the next one (4403), and the socket works until then. `steady` opened first, so its
+    // first ping goes out before `client` is closed.
+    let other = app.owner().await;
+    let mut steady = signed_in(&app, WsProtocol::TransportWs, &other.token).await;
     let mut client = signed_in(&app, WsProtocol::TransportWs, &owner.token).await;
     client
         .subscribe("hello", "{ viewer { role } }", json!({}))
@@ -271,6 +286,15 @@ async fn missing_or_bad_credentials_close_the_socket_with_4401_or_4403(backend: 
         .await;
     assert_eq!(logout["data"]["logout"]["revoked"], true);
     assert_eq!(client.closed().await, 4403);
+    assert_eq!(
+        steady.next(Duration::from_secs(2)).await,
+        Err(Ended::TimedOut)
+    );
+    assert!(
+        steady.transcript.iter().any(|m| m["type"] == "ping"),
+        "{:?}",
+        steady.transcript
+    );
 }
 
 on_both_backends!(
