@@ -2,6 +2,9 @@
 //! `graphql-transport-ws` (subscribe / next / complete, ping / pong) or the legacy `graphql-ws`
 //! (start / data / stop, `ka`).
 
+// A test client: a socket that breaks fails the test where it broke, with what broke.
+#![allow(clippy::expect_used)]
+
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -95,7 +95,7 @@ impl Queues {
             }
             Storages::Redis(all) => {
                 let storage = super::pick(all, key)?;
-                let config = apalis_redis::Config::default().queue(name.to_owned());
+                let config = apalis_redis::Config::default().queue(name);
                 let mut conn = storage.clone().get_connection().clone();
                 let counts: Vec<i64> = COUNT_SCRIPT
                     .prepare_invoke()
