@@ -5,7 +5,7 @@
 use super::context::{connection_manager, state, viewer};
 use super::errors::{ApiError, ApiResult};
 use super::ids::{self, Kind};
-use super::pagination::{Page, PageArgs, paginate_newest_first};
+use super::pagination::{Order, Page, PageArgs, paginate_in};
 use super::types::discovery_run::{HourBucket, JobQueueNode, QueueHistory};
 use super::types::enums::DiscoveryOutcome;
 use super::types::{ConnectionNode, DiscoveryRunNode, UserError, UserErrorCode};
@@ -63,11 +63,12 @@ impl DashboardQuery {
                 .transpose()?,
             outcome: outcome.map(Into::into),
         };
-        paginate_newest_first(
+        paginate_in(
             &state(ctx)?.db,
             discovery_runs::select(viewer, &filter),
             entities::discovery_run::Column::Id,
             args,
+            Order::NewestFirst,
             |r| r.id,
             DiscoveryRunNode,
         )

@@ -68,31 +68,17 @@ where
     paginate_in(db, select, id, args, Order::OldestFirst, key, to_node).await
 }
 
-/// Lists `select` by descending `id` (newest first for time-ordered ids), one page after the
-/// cursor.
-pub async fn paginate_newest_first<E, N>(
-    db: &DatabaseConnection,
-    select: Select<E>,
-    id: E::Column,
-    args: PageArgs,
-    key: impl Fn(&E::Model) -> uuid::Uuid,
-    to_node: impl Fn(E::Model) -> N,
-) -> ApiResult<Page<N>>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    N: OutputType,
-{
-    paginate_in(db, select, id, args, Order::NewestFirst, key, to_node).await
-}
-
-#[derive(Clone, Copy)]
-enum Order {
+/// Which way a page runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Order {
+    /// Ascending ids (oldest first for time-ordered ids).
     OldestFirst,
+    /// Descending ids (newest first).
     NewestFirst,
 }
 
-async fn paginate_in<E, N>(
+/// Lists `select` by `id` in `order`, one page after the cursor, mapping rows to nodes.
+pub async fn paginate_in<E, N>(
     db: &DatabaseConnection,
     select: Select<E>,
     id: E::Column,
