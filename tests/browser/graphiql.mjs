@@ -217,8 +217,7 @@ async function run(browser) {
     if (!csp) throw new Failure('GET /graphql sent no Content-Security-Policy');
     await page.locator(EXECUTE).waitFor({ state: 'visible', timeout: WAIT_MS });
     await page.locator(QUERY_EDITOR).waitFor({ state: 'visible', timeout: WAIT_MS });
-    const version = await page.evaluate(() => window.GraphiQL?.version ?? 'unknown');
-    return `${response.status()} ${type}; GraphiQL ${version}; CSP connect-src: ${/connect-src ([^;]*)/.exec(csp)?.[1] ?? '(none)'}`;
+    return `${response.status()} ${type}; CSP connect-src: ${/connect-src ([^;]*)/.exec(csp)?.[1] ?? '(none)'}`;
   });
 
   // 3. The bearer token goes where a user puts it: the Headers tab. Queries send it as a request
@@ -269,8 +268,15 @@ async function run(browser) {
     if (url.pathname !== '/graphql' || url.protocol !== 'ws:' && url.protocol !== 'wss:') {
       throw new Failure(`GraphiQL subscribed over ${socket.url}, expected ws(s)://…/graphql`);
     }
+    // GraphiQL shows "Stop" for as long as the subscription runs. A refused one (say, an id of
+    // another organization) has already ended: report the error it renders.
     const label = await page.locator(EXECUTE).getAttribute('aria-label');
-    if (!/^Stop/.test(label ?? '')) throw new Failure(`the execute button says "${label}" while subscribed, expected "Stop query …"`);
+    if (!/^Stop/.test(label ?? '')) {
+      const answer = await waitInPage(page, 'the ended subscription\'s answer', resultWhen,
+        { selector: RESULT_PANE, all: ['"connectionUpdated"'], before }, 5_000).catch(() => null);
+      throw new Failure(`the subscription ended before any event: the execute button says "${label}" `
+        + `(socket received: ${socket.received.join(',')})\n  result: ${redact(answer?.value ?? await pageState(page)).slice(0, 600)}`);
+    }
 
     // The server may still be between reading `subscribe` and listening for events; a later
     // sync announces the connection again, so ask again rather than fail on that race.
@@ -297,10 +303,13 @@ async function run(browser) {
       + `event ${JSON.stringify(event)} after ${triggers} syncConnection(s)`;
   });
 
-  // 6. Screenshot, then the checks that cover the whole run.
-  await step('full-page screenshot', async () => {
+  // 6. Screenshot, then the checks that cover the whole run. The Headers editor shows the bearer
+  //    token in clear, and screenshots end up as CI artifacts: it is painted over. The one-line
+  //    query is scrolled back to its start, where the operation is readable.
+  await step('full-page screenshot (Headers editor masked)', async () => {
+    await page.evaluate((sel) => document.querySelector(sel)?.CodeMirror?.scrollTo(0, 0), QUERY_EDITOR);
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-    await page.screenshot({ path: env.SCREENSHOT, fullPage: true });
+    await page.screenshot({ path: env.SCREENSHOT, fullPage: true, mask: [page.locator(HEADERS_EDITOR)] });
     return env.SCREENSHOT;
   });
 

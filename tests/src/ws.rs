@@ -194,6 +194,19 @@ impl WsClient {
         }
     }
 
+    /// Closes the socket with `code`; the code the server's closing frame answers with.
+    pub async fn close(&mut self, code: u16) -> u16 {
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: code.into(),
+            reason: "bye".into(),
+        };
+        self.socket
+            .close(Some(frame))
+            .await
+            .expect("the close frame goes out");
+        self.closed().await
+    }
+
     /// Waits for the server to close the socket; its code.
     pub async fn closed(&mut self) -> u16 {
         loop {

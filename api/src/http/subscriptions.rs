@@ -194,7 +194,9 @@ async fn serve(
                         if session.pong(&bytes).await.is_err() { break None; }
                         continue;
                     }
-                    Some(Ok(Frame::Close(_))) | None => break None,
+                    // The closing handshake echoes the client's code.
+                    Some(Ok(Frame::Close(reason))) => break reason,
+                    None => break None,
                     Some(Ok(Frame::Binary(_))) => break close(4400, "Binary messages are not supported"),
                     Some(Ok(_)) => continue,
                     Some(Err(_)) => break close(4400, "Invalid frame"),

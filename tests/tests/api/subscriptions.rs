@@ -266,6 +266,11 @@ async fn missing_or_bad_credentials_close_the_socket_with_4401_or_4403(backend: 
         "{:?}",
         legacy.transcript
     );
+    assert_eq!(
+        legacy.close(1000).await,
+        1000,
+        "the closing handshake echoes the code"
+    );
 
     // Keep-alives are pings the client answers; a session revoked mid-connection is closed at
     // the next one (4403), and the socket works until then. `steady` opened first, so its
