@@ -111,6 +111,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
             ..FetchPolicy::default()
         },
         schedule: SchedulePolicy::default(),
+        deadline: settings.jobs.discovery_deadline,
         activity: jobs::discovery::Activity::default(),
         events: events.clone(),
     };

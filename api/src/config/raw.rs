@@ -82,6 +82,9 @@ pub struct RawSettings {
     /// `TETHER_MAX_RATE_LIMIT_WAIT_SECS`: the longest a worker waits for a provider's rate
     /// limit; longer waits end the run and bring the connection back at the reset.
     pub max_rate_limit_wait_secs: u64,
+    /// `TETHER_DISCOVERY_DEADLINE_SECS`: the longest one discovery may run; past it the run
+    /// ends `PARTIAL`, its lease is released and the connection comes due again.
+    pub discovery_deadline_secs: u64,
 }
 
 impl Default for RawSettings {
@@ -120,6 +123,7 @@ impl Default for RawSettings {
             worker_concurrency: 4,
             scheduler_interval_secs: 5,
             max_rate_limit_wait_secs: 30,
+            discovery_deadline_secs: 900,
         }
     }
 }

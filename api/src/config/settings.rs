@@ -131,6 +131,8 @@ pub struct JobSettings {
     pub scheduler_every: std::time::Duration,
     /// Longest rate-limit wait inside a job.
     pub max_rate_limit_wait: std::time::Duration,
+    /// Longest one discovery may run.
+    pub discovery_deadline: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {

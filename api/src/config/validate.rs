@@ -102,13 +102,20 @@ impl Settings {
                 "use 1-64 letters, digits, '-' or '_'",
             ));
         }
-        if raw.worker_concurrency == 0 || raw.scheduler_interval_secs == 0 {
-            let setting = if raw.worker_concurrency == 0 {
-                "TETHER_WORKER_CONCURRENCY"
-            } else {
-                "TETHER_SCHEDULER_INTERVAL_SECS"
-            };
-            return Err(bad(setting, "must be at least 1"));
+        for (value, setting) in [
+            (raw.worker_concurrency as u64, "TETHER_WORKER_CONCURRENCY"),
+            (
+                raw.scheduler_interval_secs,
+                "TETHER_SCHEDULER_INTERVAL_SECS",
+            ),
+            (
+                raw.discovery_deadline_secs,
+                "TETHER_DISCOVERY_DEADLINE_SECS",
+            ),
+        ] {
+            if value == 0 {
+                return Err(bad(setting, "must be at least 1"));
+            }
         }
         let json = match raw.log_format.as_str() {
             "json" => true,
@@ -148,6 +155,7 @@ impl Settings {
                 concurrency: raw.worker_concurrency,
                 scheduler_every: std::time::Duration::from_secs(raw.scheduler_interval_secs),
                 max_rate_limit_wait: std::time::Duration::from_secs(raw.max_rate_limit_wait_secs),
+                discovery_deadline: std::time::Duration::from_secs(raw.discovery_deadline_secs),
             },
         })
     }

@@ -2,6 +2,7 @@
 //! while upserting each page, mark repositories gone only after a complete listing, and record
 //! the run, the connection's status and its next discovery.
 
+mod abandon;
 mod activity;
 mod lease;
 mod outcome;
@@ -55,6 +56,8 @@ pub struct Discovery {
     pub fetch: FetchPolicy,
     /// Adaptive interval bounds.
     pub schedule: SchedulePolicy,
+    /// The longest one run may take.
+    pub deadline: Duration,
     /// Discoveries running in this process (background work gives way to them).
     pub activity: Activity,
     /// Where runs tell live subscribers what they do.
@@ -120,6 +123,9 @@ pub enum RunFailure {
     /// Someone cancelled the run (`cancelDiscovery`).
     #[error("the discovery was cancelled")]
     Cancelled,
+    /// The run took longer than its deadline.
+    #[error("the discovery took longer than its deadline of {0:?}")]
+    DeadlineExceeded(Duration),
 }
 
 /// The run being worked on.
@@ -215,23 +221,31 @@ impl Discovery {
         }
         .insert(&self.db)
         .await?;
-        self.set_status(&row, ConnectionStatus::Syncing, "Discovering repositories…")
-            .await?;
         let run = RunRef {
             id: run_id,
             started_at: started,
         };
+        // From here on the run always ends: a database error closes it as well as it can.
+        match self.work(&row, run).await {
+            Ok(outcome) => Ok(outcome),
+            Err(err) => self.abandon(&row, run, err).await,
+        }
+    }
 
-        let listed = match self.prepare(&row) {
+    /// Marks the connection syncing, lists and writes, and records the end.
+    async fn work(&self, row: &connection::Model, run: RunRef) -> Result<Outcome, DbErr> {
+        self.set_status(row, ConnectionStatus::Syncing, "Discovering repositories…")
+            .await?;
+        let listed = match self.prepare(row) {
             Err(err) => Listed {
                 result: Err(err.into()),
                 counters: Counters::default(),
                 api_requests: 0,
                 rate_limit_waits: 0,
             },
-            Ok((scope, credential)) => self.list_and_write(&row, run, &scope, credential).await?,
+            Ok((scope, credential)) => self.list_and_write(row, run, &scope, credential).await?,
         };
-        self.finish(&row, run, listed).await
+        self.finish(row, run, listed).await
     }
 
     async fn list_and_write(
@@ -243,7 +257,7 @@ impl Discovery {
     ) -> Result<Listed, DbErr> {
         let run_id = run.id;
         let fetcher = self.fetcher(row, credential.as_ref());
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RemoteRepository>>(PAGE_BUFFER);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<RemoteRepository>>(PAGE_BUFFER);
         let listing = async {
             let result = self
                 .providers
@@ -255,6 +269,9 @@ impl Discovery {
         // What the writer has written so far, readable when the run is cancelled mid-page.
         let written_so_far = std::sync::Mutex::new(Counters::default());
         let writing = async {
+            // The receiver lives in here: if writing fails, it is dropped with this future and
+            // the lister's next send fails too, instead of waiting forever on a full channel.
+            let mut rx = rx;
             let mut seen = HashSet::new();
             let mut counters = Counters::default();
             let mut last_progress = tokio::time::Instant::now();
@@ -282,22 +299,29 @@ impl Discovery {
         renewals.tick().await;
         let mut cancel_checks = tokio::time::interval(CANCEL_POLL);
         cancel_checks.tick().await;
+        let deadline = tokio::time::sleep(self.deadline);
+        tokio::pin!(deadline);
+        // Dropping the work stops the listing; a page being written rolls back.
+        let stopped = |failure| {
+            let stats = fetcher.stats();
+            Listed {
+                result: Err(failure),
+                counters: written_so_far.lock().map(|c| *c).unwrap_or_default(),
+                api_requests: stats.requests() as i64,
+                rate_limit_waits: stats.rate_limit_waits() as i64,
+            }
+        };
         let (listed, written) = loop {
             tokio::select! {
                 done = &mut work => break done,
                 _ = renewals.tick() => self.renew_lease(row.id, run_id).await?,
                 _ = cancel_checks.tick() => {
                     if self.cancel_requested(row.id, run.started_at).await? {
-                        // Dropping the work stops the listing; a page being written rolls back.
-                        let stats = fetcher.stats();
-                        let counters = written_so_far.lock().map(|c| *c).unwrap_or_default();
-                        return Ok(Listed {
-                            result: Err(RunFailure::Cancelled),
-                            counters,
-                            api_requests: stats.requests() as i64,
-                            rate_limit_waits: stats.rate_limit_waits() as i64,
-                        });
+                        return Ok(stopped(RunFailure::Cancelled));
                     }
+                }
+                () = &mut deadline => {
+                    return Ok(stopped(RunFailure::DeadlineExceeded(self.deadline)));
                 }
             }
         };

@@ -30,6 +30,10 @@ pub enum IssueCode {
     WorkerLost,
     /// Someone cancelled the run.
     Cancelled,
+    /// The run took longer than its deadline.
+    DeadlineExceeded,
+    /// The database failed during the run.
+    DatabaseError,
 }
 
 impl IssueCode {
@@ -46,6 +50,8 @@ impl IssueCode {
             Self::ConnectionUnreadable => "CONNECTION_UNREADABLE",
             Self::WorkerLost => "WORKER_LOST",
             Self::Cancelled => "CANCELLED",
+            Self::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Self::DatabaseError => "DATABASE_ERROR",
         }
     }
 }
@@ -146,6 +152,17 @@ pub fn verdict(
                 ConnectionStatus::Active,
                 "Discovery was cancelled".to_owned(),
                 IssueCode::Cancelled,
+            );
+        }
+        Err(RunFailure::DeadlineExceeded(limit)) => {
+            return ended(
+                cut_short,
+                ConnectionStatus::Degraded,
+                format!(
+                    "Discovery took longer than its deadline of {} s; what it listed is kept",
+                    limit.as_secs()
+                ),
+                IssueCode::DeadlineExceeded,
             );
         }
         Err(RunFailure::Fetch(failure)) => failure,

@@ -17,6 +17,7 @@ mod deletion;
 mod discovery_fake;
 mod discovery_gitlab;
 mod discovery_providers;
+mod discovery_robustness;
 mod fixtures;
 mod github_flow;
 mod github_link;

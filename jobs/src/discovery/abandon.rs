@@ -1,0 +1,117 @@
+//! A run cut short by a database error still ends: it is closed `FAILED` with the error as an
+//! issue, the lease is released, the connection is `DEGRADED` and comes due again with the
+//! failure backoff. Only when even that fails does the error reach the queue (which retries);
+//! the lease then lapses by itself and the next run closes this one as `WORKER_LOST`.
+
+use super::outcome::{Issue, IssueCode};
+use super::{Counters, Discovery, Outcome, RunRef, RunReport};
+use crate::events::{Event, Progress};
+use chrono::{DateTime, Utc};
+use entities::{ConnectionStatus, DiscoveryOutcome, connection, discovery_run};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveEnum, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What users read: the database's own message stays in the log.
+const MESSAGE: &str = "Discovery was cut short by a database error; it is retried with backoff";
+
+impl Discovery {
+    /// Closes `run` of `row` after `err`; the run's report when that worked.
+    pub(super) async fn abandon(
+        &self,
+        row: &connection::Model,
+        run: RunRef,
+        err: DbErr,
+    ) -> Result<Outcome, DbErr> {
+        tracing::error!(connection = %row.id, run = %run.id, error = %err, "a database error cut a discovery short");
+        let now = Utc::now();
+        let previous = row
+            .discovery_interval_secs
+            .map(|s| Duration::from_secs(s.max(0) as u64));
+        let interval = self.schedule.next(previous, false, true);
+        let next_at = now + chrono::Duration::from_std(interval).unwrap_or_default();
+        let issue = Issue::new(IssueCode::DatabaseError, MESSAGE, &row.scope_key);
+        let closed = async {
+            discovery_run::Entity::update_many()
+                .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
+                .col_expr(
+                    discovery_run::Column::Outcome,
+                    Expr::value(DiscoveryOutcome::Failed),
+                )
+                .col_expr(
+                    discovery_run::Column::Issues,
+                    Expr::value(Issue::json(&[issue])),
+                )
+                .filter(discovery_run::Column::Id.eq(run.id))
+                .filter(discovery_run::Column::FinishedAt.is_null())
+                .exec(&self.db)
+                .await?;
+            connection::Entity::update_many()
+                .col_expr(
+                    connection::Column::Status,
+                    Expr::value(ConnectionStatus::Degraded),
+                )
+                .col_expr(connection::Column::StatusMessage, Expr::value(MESSAGE))
+                .col_expr(connection::Column::NextDiscoveryAt, Expr::value(next_at))
+                .col_expr(
+                    connection::Column::DiscoveryIntervalSecs,
+                    Expr::value(interval.as_secs() as i64),
+                )
+                .col_expr(
+                    connection::Column::LeaseOwner,
+                    Expr::value(Option::<Uuid>::None),
+                )
+                .col_expr(
+                    connection::Column::LeaseUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    connection::Column::CancelRequestedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(connection::Column::UpdatedAt, Expr::value(now))
+                .filter(connection::Column::Id.eq(row.id))
+                .filter(connection::Column::LeaseOwner.eq(run.id))
+                .exec(&self.db)
+                .await?;
+            Ok::<_, DbErr>(())
+        }
+        .await;
+        if let Err(second) = closed {
+            tracing::warn!(connection = %row.id, run = %run.id, error = %second, "could not close the run either; its lease will lapse");
+            return Err(err);
+        }
+        let outcome = DiscoveryOutcome::Failed;
+        self.events.publish(
+            row.organization_id,
+            vec![
+                Event::DiscoveryProgress(Progress {
+                    run_id: run.id,
+                    connection_id: row.id,
+                    started_at: run.started_at,
+                    added: 0,
+                    updated: 0,
+                    unchanged: 0,
+                    gone: 0,
+                    api_requests: 0,
+                    outcome: Some(outcome.to_value()),
+                }),
+                Event::ConnectionChanged {
+                    connection_id: row.id,
+                    status: Some(ConnectionStatus::Degraded.to_value()),
+                    message: Some(MESSAGE.to_owned()),
+                },
+            ],
+        );
+        Ok(Outcome::Finished(RunReport {
+            run_id: run.id,
+            outcome,
+            counters: Counters::default(),
+            api_requests: 0,
+            rate_limit_waits: 0,
+            next_at,
+            provider: Some(row.provider),
+        }))
+    }
+}
