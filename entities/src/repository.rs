@@ -25,6 +25,8 @@ pub struct Model {
     pub default_branch: Option<String>,
     pub visibility: Visibility,
     pub archived: bool,
+    /// Disabled upstream: nobody can read it; not scanned, its head commit not fetched.
+    pub disabled: bool,
     pub fork: bool,
     pub language: Option<String>,
     pub size_kb: Option<i64>,

@@ -80,6 +80,8 @@ impl Discovery {
                 ])
                 .filter(repository::Column::ConnectionId.eq(row.id))
                 .filter(repository::Column::State.eq(RepositoryState::Active))
+                // Nobody can read a disabled repository: asking would only earn an error.
+                .filter(repository::Column::Disabled.eq(false))
                 .filter(repository::Column::DefaultBranch.is_not_null())
                 .order_by_asc(repository::Column::Id)
                 .limit(CHUNK);

@@ -8,6 +8,7 @@ mod m20261125_000003_add_discovery_scheduling;
 mod m20261126_000004_reorder_repository_key;
 mod m20261201_000005_add_github_flow;
 mod m20261201_000006_add_run_provider;
+mod m20261201_000007_add_repository_disabled;
 
 /// Runs Tether's migrations in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_reorder_repository_key::Migration),
             Box::new(m20261201_000005_add_github_flow::Migration),
             Box::new(m20261201_000006_add_run_provider::Migration),
+            Box::new(m20261201_000007_add_repository_disabled::Migration),
         ]
     }
 }

@@ -51,6 +51,7 @@ fn differs(row: &repository::Model, remote: &RemoteRepository, conn: &connection
         || row.default_branch != remote.default_branch
         || row.visibility != remote.visibility
         || row.archived != remote.archived
+        || row.disabled != remote.disabled
         || row.fork != remote.fork
         || (remote.language.is_some() && row.language != remote.language)
         || (remote.size_kb.is_some() && row.size_kb != remote.size_kb)
@@ -76,6 +77,7 @@ fn apply(
     active.default_branch = Set(remote.default_branch.clone());
     active.visibility = Set(remote.visibility);
     active.archived = Set(remote.archived);
+    active.disabled = Set(remote.disabled);
     active.fork = Set(remote.fork);
     if remote.language.is_some() {
         active.language = Set(remote.language.clone());
@@ -256,6 +258,7 @@ pub async fn upsert_announced<C: ConnectionTrait>(
     let announced: Vec<RemoteRepository> = announced
         .into_iter()
         .filter(|r| seen.insert(r.external_id.clone()))
+        .map(RemoteRepository::with_safe_urls)
         .collect();
     let mut counters = Counters::default();
     if announced.is_empty() {

@@ -108,6 +108,7 @@ mod tests {
                 default_branch: None,
                 visibility: Visibility::Private,
                 archived: false,
+                disabled: false,
                 fork: false,
                 language: None,
                 size_kb: None,

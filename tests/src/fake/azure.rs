@@ -247,7 +247,7 @@ fn repository_json(scope: &Scope, repo: &Repo, base: &str) -> Value {
         "remoteUrl": format!("https://{org}@dev.azure.com/{org}/{project_name}/_git/{}", repo.slug()),
         "sshUrl": format!("git@ssh.dev.azure.com:v3/{org}/{project_name}/{}", repo.slug()),
         "webUrl": format!("https://dev.azure.com/{org}/{project_name}/_git/{}", repo.slug()),
-        "isDisabled": repo.archived(),
+        "isDisabled": repo.disabled(),
         "isInMaintenance": false,
         "isFork": repo.fork(),
     })

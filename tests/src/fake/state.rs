@@ -154,6 +154,11 @@ impl Repo {
         self.serial % 25 == 24
     }
 
+    /// Every 25th repository (another one than the archived) is disabled: nobody can read it.
+    pub fn disabled(&self) -> bool {
+        self.serial % 25 == 12
+    }
+
     /// Every 10th repository is a fork.
     pub fn fork(&self) -> bool {
         self.serial % 10 == 7

@@ -125,6 +125,21 @@ async fn each_provider_discovers_renames_removes_retries_and_reschedules(backend
         );
         let listed = rows(&app, &conn).await;
         assert_eq!(listed.len(), REPOS, "{kind:?}");
+        // Every 25th of the fake's repositories is archived and another 25th disabled, where
+        // the provider has such a flag: Azure has no archive, GitLab and Bitbucket no disabled.
+        let count =
+            |flag: fn(&repository::Model) -> bool| listed.iter().filter(|r| flag(r)).count();
+        let (archived, disabled) = match kind {
+            Kind::GitLab => (REPOS / 25, 0),
+            Kind::Bitbucket => (0, 0),
+            Kind::Azure => (0, REPOS / 25),
+            Kind::GitHub => (REPOS / 25, REPOS / 25),
+        };
+        assert_eq!(
+            (count(|r| r.archived), count(|r| r.disabled)),
+            (archived, disabled),
+            "{kind:?}: archived and disabled"
+        );
         // Clone URLs keep the scheme the provider gave (the fake's GitLab is plain http on loopback)
         // and never carry a user name.
         assert!(
@@ -281,26 +296,28 @@ async fn each_provider_s_refresh_with_unchanged_etags_writes_nothing(backend: Ba
         discover(&app, &conn).await;
 
         let first = app.state.discovery.refresh(conn.id).await.unwrap();
+        // A disabled repository (the fake's 13th of 20, on Azure and GitHub) is not asked.
+        let readable = match kind {
+            Kind::Azure | Kind::GitHub => 19,
+            Kind::GitLab | Kind::Bitbucket => 20,
+        };
         assert_eq!(
             (first.checked, first.changed, first.stopped.as_deref()),
-            (20, 20, None),
+            (readable, readable, None),
             "{kind:?} {first:?}"
         );
         let before = rows(&app, &conn).await;
         let upstream = fake.repos(kind.fake(), scope);
         for row in &before {
             let remote = upstream.iter().find(|r| r.name == row.name).unwrap();
-            assert_eq!(
-                row.head_commit_sha.as_deref(),
-                Some(remote.head.as_str()),
-                "{kind:?}"
-            );
+            let expected = (!row.disabled).then_some(remote.head.as_str());
+            assert_eq!(row.head_commit_sha.as_deref(), expected, "{kind:?}");
         }
 
         let second = app.state.discovery.refresh(conn.id).await.unwrap();
         assert_eq!(
             (second.checked, second.changed, second.not_modified),
-            (20, 0, 20),
+            (readable, 0, readable),
             "{kind:?} {second:?}"
         );
         let after = rows(&app, &conn).await;
@@ -318,7 +335,7 @@ async fn each_provider_s_refresh_with_unchanged_etags_writes_nothing(backend: Ba
         let third = app.state.discovery.refresh(conn.id).await.unwrap();
         assert_eq!(
             (third.changed, third.not_modified),
-            (1, 19),
+            (1, readable - 1),
             "{kind:?} {third:?}"
         );
         let row = rows(&app, &conn)

@@ -30,6 +30,7 @@ pub async fn repository(
         default_branch: Set(Some("main".into())),
         visibility: Set(Visibility::Private),
         archived: Set(false),
+        disabled: Set(false),
         fork: Set(false),
         language: Set(Some("Rust".into())),
         size_kb: Set(Some(1024)),

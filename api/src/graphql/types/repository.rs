@@ -59,6 +59,11 @@ impl RepositoryNode {
     async fn archived(&self) -> bool {
         self.0.archived
     }
+    /// Disabled upstream (Azure DevOps' `isDisabled`, GitHub's `disabled`): nobody can read
+    /// it, so it is not scanned and its head commit is not fetched.
+    async fn disabled(&self) -> bool {
+        self.0.disabled
+    }
     /// A fork.
     async fn fork(&self) -> bool {
         self.0.fork
@@ -87,9 +92,9 @@ impl RepositoryNode {
     async fn state(&self) -> RepositoryState {
         self.0.state.into()
     }
-    /// Whether the analysis engine should scan it.
+    /// Whether the analysis engine should scan it (never while it is disabled).
     async fn scan_enabled(&self) -> bool {
-        self.0.scan_enabled
+        self.0.scan_enabled && !self.0.disabled
     }
     /// First discovered.
     async fn first_seen_at(&self) -> DateTime<Utc> {

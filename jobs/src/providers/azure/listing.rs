@@ -78,7 +78,9 @@ fn to_remote(r: Repository, listed_in: Option<&Project>) -> RemoteRepository {
         } else {
             Visibility::Private
         },
-        archived: r.is_disabled,
+        // Azure DevOps has no archive; a disabled repository is one nobody can read.
+        archived: false,
+        disabled: r.is_disabled,
         fork: r.is_fork,
         language: None,
         size_kb: r.size.map(|b| b / 1024),

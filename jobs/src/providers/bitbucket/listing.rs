@@ -87,6 +87,7 @@ impl From<Repository> for RemoteRepository {
             },
             // Bitbucket Cloud has no archived repositories.
             archived: false,
+            disabled: false,
             fork: r.parent.is_some_and(|p| !p.is_null()),
             language: r.language.filter(|l| !l.is_empty()),
             size_kb: r.size.map(|b| b / 1024),

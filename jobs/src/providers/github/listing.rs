@@ -35,6 +35,8 @@ pub(super) struct Repository {
     #[serde(default)]
     archived: bool,
     #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
     fork: bool,
     language: Option<String>,
     /// Already in KiB.
@@ -66,6 +68,7 @@ impl From<Repository> for RemoteRepository {
             default_branch: r.default_branch,
             visibility,
             archived: r.archived,
+            disabled: r.disabled,
             fork: r.fork,
             language: r.language,
             size_kb: r.size,

@@ -61,6 +61,7 @@ impl From<Project> for RemoteRepository {
             default_branch: p.default_branch,
             visibility,
             archived: p.archived,
+            disabled: false,
             fork: p.forked_from_project.is_some_and(|f| !f.is_null()),
             language: None,
             size_kb: p

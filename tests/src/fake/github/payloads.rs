@@ -156,7 +156,7 @@ pub(crate) fn repository_json(owner: &Account, repo: &Repo) -> Value {
         "ssh_url": format!("git@github.com:{full_name}.git"),
         "default_branch": repo.default_branch(),
         "archived": repo.archived(),
-        "disabled": false,
+        "disabled": repo.disabled(),
         "language": repo.language(),
         "size": repo.size_bytes() / 1024,
         "topics": repo.topics(),

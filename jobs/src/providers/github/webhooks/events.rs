@@ -93,6 +93,7 @@ impl AnnouncedRepository {
             default_branch: None,
             visibility: visibility(None, self.private),
             archived: false,
+            disabled: false,
             fork: false,
             language: None,
             size_kb: None,
