@@ -59,10 +59,20 @@ pub(crate) async fn list_all<S: PagedSource>(
                 "the provider claims {total} pages of repositories, more than Tether lists ({MAX_PAGES})"
             )));
         }
+        // The count is believed only as far as the data goes: an empty page inside the announced
+        // range means the listing is inconsistent (or the count is made up), so it ends there,
+        // before a fabricated count can cost thousands of requests.
         return futures::stream::iter(2..=total)
-            .map(|n| source.fetch(Cursor::Number(n)))
+            .map(|n| async move { source.fetch(Cursor::Number(n)).await.map(|page| (n, page)) })
             .buffer_unordered(CONCURRENT_PAGES)
-            .try_for_each(|page| deliver(pages, page.items))
+            .try_for_each(|(n, page)| async move {
+                if page.items.is_empty() {
+                    return Err(FetchError::Protocol(format!(
+                        "page {n} of the {total} the provider announced is empty: its page count does not match its data"
+                    )));
+                }
+                deliver(pages, page.items).await
+            })
             .await;
     }
     let (mut followed, mut last_number) = (1u64, 1u64);
@@ -123,6 +133,8 @@ mod tests {
     struct Fake {
         pages: u64,
         total: bool,
+        /// A page count to announce instead of the real one.
+        announced: Option<u64>,
         next: fn(u64) -> Option<Cursor>,
         asked: Mutex<Vec<Cursor>>,
     }
@@ -135,9 +147,14 @@ mod tests {
                 Cursor::Number(n) => *n,
                 Cursor::Url(url) => url.trim_start_matches("next:").parse().unwrap(),
             };
+            let items = if n <= self.pages {
+                vec![Item(n * 10), Item(n * 10 + 1)]
+            } else {
+                Vec::new()
+            };
             Ok(Page {
-                items: vec![Item(n * 10), Item(n * 10 + 1)],
-                total_pages: self.total.then_some(self.pages),
+                items,
+                total_pages: self.total.then_some(self.announced.unwrap_or(self.pages)),
                 next: if self.total || n >= self.pages {
                     None
                 } else {
@@ -163,6 +180,7 @@ mod tests {
         let fake = Fake {
             pages: 9,
             total: true,
+            announced: None,
             next: |_| None,
             asked: Mutex::new(Vec::new()),
         };
@@ -190,6 +208,7 @@ mod tests {
             let fake = Fake {
                 pages: 5,
                 total: false,
+                announced: None,
                 next,
                 asked: Mutex::new(Vec::new()),
             };
@@ -202,6 +221,7 @@ mod tests {
         let fake = Fake {
             pages: 5,
             total: false,
+            announced: None,
             next: |_| Some(Cursor::Number(1)),
             asked: Mutex::new(Vec::new()),
         };
@@ -214,6 +234,7 @@ mod tests {
         let fake = Fake {
             pages: 5,
             total: false,
+            announced: None,
             next: |n| Some(Cursor::Url(format!("next:{}", n.min(2) + 1))),
             asked: Mutex::new(Vec::new()),
         };
@@ -222,10 +243,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_empty_page_inside_the_announced_range_ends_the_listing_as_inconsistent() {
+        let fake = Fake {
+            pages: 3,
+            total: true,
+            announced: Some(50_000),
+            next: |_| None,
+            asked: Mutex::new(Vec::new()),
+        };
+        let (result, listed) = run(&fake).await;
+        assert!(
+            matches!(&result, Err(FetchError::Protocol(m)) if m.contains("empty")),
+            "{result:?}"
+        );
+        assert_eq!(listed, 6, "what was listed is kept");
+        let asked = fake.asked.into_inner().unwrap().len();
+        assert!(
+            asked <= 3 + 2 * CONCURRENT_PAGES,
+            "{asked} requests for a made-up count"
+        );
+    }
+
+    #[tokio::test]
     async fn an_absurd_total_is_refused_before_any_further_request() {
         let fake = Fake {
             pages: 100_000_000,
             total: true,
+            announced: None,
             next: |_| None,
             asked: Mutex::new(Vec::new()),
         };
