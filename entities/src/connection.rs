@@ -40,7 +40,7 @@ pub struct Model {
     pub lease_owner: Option<Uuid>,
     /// When that hold lapses unless renewed (a crashed worker's lease expires by itself).
     pub lease_until: Option<DateTimeUtc>,
-    /// Set by `cancelDiscovery` while a run holds the lease; the run stops within a second.
+    /// Set by `cancelDiscovery` while a run holds the lease; the run hears it on the event bus, or reads it at its next lease renewal.
     pub cancel_requested_at: Option<DateTimeUtc>,
     /// GitHub: the user id of the linked account that requested an installation an
     /// organization owner must approve (the connection waits, `PENDING`, for that approval).

@@ -186,7 +186,7 @@ impl DashboardMutations {
     }
 
     /// Cancels a connection's discovery: waiting jobs are removed and a running one stops
-    /// within a second, keeping what it listed (nothing is marked gone).
+    /// at once, keeping what it listed (nothing is marked gone).
     async fn cancel_discovery(
         &self,
         ctx: &Context<'_>,

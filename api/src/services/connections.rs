@@ -388,8 +388,8 @@ pub async fn request_discovery(
     Ok(row)
 }
 
-/// Cancels `id`'s discovery: its waiting jobs are removed and a running one stops within a
-/// second (what it listed is kept; nothing is marked gone). Returns the connection and how many
+/// Cancels `id`'s discovery: its waiting jobs are removed and a running one stops at once
+/// (what it listed is kept; nothing is marked gone). Returns the connection and how many
 /// waiting jobs were removed.
 pub async fn cancel_discovery(
     state: &AppState,
@@ -406,6 +406,14 @@ pub async fn cancel_discovery(
         .filter(connection::Column::LeaseUntil.gt(now))
         .exec(&state.db)
         .await?;
+    // The worker running it hears this at once; the column above is the fallback it reads at
+    // its next lease renewal.
+    state.events.publish_one(
+        row.organization_id,
+        jobs::events::Event::CancelRequested {
+            connection_id: row.id,
+        },
+    );
     let removed = state
         .queues
         .cancel(row.id)

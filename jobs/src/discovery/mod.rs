@@ -37,9 +37,6 @@ use uuid::Uuid;
 /// Pages buffered between the lister and the writer.
 const PAGE_BUFFER: usize = 8;
 
-/// How often a running discovery looks for a cancellation request.
-const CANCEL_POLL: Duration = Duration::from_secs(1);
-
 /// The shortest time between two progress events of one run (the last one always goes out).
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -297,8 +294,9 @@ impl Discovery {
         tokio::pin!(work);
         let mut renewals = tokio::time::interval(lease::RENEW_EVERY);
         renewals.tick().await;
-        let mut cancel_checks = tokio::time::interval(CANCEL_POLL);
-        cancel_checks.tick().await;
+        // A cancellation arrives on the bus at once; the request's column, read at each renewal,
+        // catches one the bus lost. (Polling the column every second starved SQLite's pool.)
+        let mut signals = self.events.subscribe();
         let deadline = tokio::time::sleep(self.deadline);
         tokio::pin!(deadline);
         // Dropping the work stops the listing; a page being written rolls back.
@@ -314,9 +312,19 @@ impl Discovery {
         let (listed, written) = loop {
             tokio::select! {
                 done = &mut work => break done,
-                _ = renewals.tick() => self.renew_lease(row.id, run_id).await?,
-                _ = cancel_checks.tick() => {
+                _ = renewals.tick() => {
+                    self.renew_lease(row.id, run_id).await?;
                     if self.cancel_requested(row.id, run.started_at).await? {
+                        return Ok(stopped(RunFailure::Cancelled));
+                    }
+                }
+                signal = signals.recv() => {
+                    if let Ok(message) = signal
+                        && message.organization_id == row.organization_id
+                        && message.events.iter().any(|e| {
+                            matches!(e, Event::CancelRequested { connection_id } if *connection_id == row.id)
+                        })
+                    {
                         return Ok(stopped(RunFailure::Cancelled));
                     }
                 }

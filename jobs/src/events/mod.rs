@@ -15,8 +15,10 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-/// Messages a slow subscriber may fall behind by before it skips ahead.
-const SUBSCRIBER_BACKLOG: usize = 4096;
+/// Messages a slow subscriber may fall behind by before it skips ahead. A message stays in
+/// memory until every subscriber has read it, so this bounds what one stalled client can hold
+/// (about 1,024 × 500 repository names).
+const SUBSCRIBER_BACKLOG: usize = 1024;
 
 /// Repositories per message: a 100,000-repository first discovery is a few hundred messages,
 /// not 100,000.
@@ -46,6 +48,11 @@ pub enum Event {
     },
     /// A discovery run's counters, a few times a second at most, and once when it ends.
     DiscoveryProgress(Progress),
+    /// Someone asked to cancel the connection's running discovery (its worker listens).
+    CancelRequested {
+        /// The connection.
+        connection_id: Uuid,
+    },
     /// Repositories appeared, changed, went away upstream, or lost their connection.
     Repositories {
         /// Their connection (`None` once detached).

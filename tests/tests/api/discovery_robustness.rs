@@ -6,7 +6,7 @@ use crate::fixtures::{self, discover};
 use crate::helpers::{Backend, TestApp, spawn_api_only};
 use crate::on_both_backends;
 use entities::{ConnectionStatus, DiscoveryOutcome, discovery_run, repository};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use std::time::Duration;
 use tests::fake::{FakeCodeHost, FakeConfig, Provider};
@@ -15,15 +15,23 @@ async fn slow_app(
     backend: Backend,
     deadline_secs: u64,
 ) -> (TestApp, FakeCodeHost, entities::connection::Model) {
-    // 30 pages of 300 ms.
+    slow_app_of(backend, deadline_secs, 3_000).await
+}
+
+/// A GitLab group of `repos` in pages of 300 ms, connected.
+async fn slow_app_of(
+    backend: Backend,
+    deadline_secs: u64,
+    repos: usize,
+) -> (TestApp, FakeCodeHost, entities::connection::Model) {
     let fake = FakeCodeHost::start(FakeConfig {
-        repos_per_scope: 3_000,
+        repos_per_scope: repos,
         latency: Duration::from_millis(300),
         ..FakeConfig::default()
     })
     .await
     .unwrap();
-    fake.set_repos(Provider::Gitlab, "slow/group", 3_000);
+    fake.set_repos(Provider::Gitlab, "slow/group", repos);
     let url = fake.url();
     let app = spawn_api_only(backend, move |raw| {
         raw.gitlab_url = url;
@@ -145,7 +153,48 @@ async fn a_database_error_mid_run_closes_the_run_and_a_retry_recovers(backend: B
     assert_eq!(row.status, ConnectionStatus::Active);
 }
 
+async fn a_cancellation_the_bus_lost_is_read_at_the_next_lease_renewal(backend: Backend) {
+    // 200 pages of 300 ms, four at a time: longer than a lease renewal (10 s).
+    let (app, _fake, conn) = slow_app_of(backend, 900, 20_000).await;
+    let running = {
+        let discovery = app.state.discovery.clone();
+        let id = conn.id;
+        tokio::spawn(async move { discovery.run(id, entities::DiscoveryTrigger::Manual).await })
+    };
+    let db = app.state.db.clone();
+    tests::eventually(
+        "the first page is written",
+        Duration::from_secs(30),
+        async || repository::Entity::find().count(&db).await.unwrap() > 0,
+    )
+    .await;
+    // The request's column alone, as if its message never arrived.
+    entities::connection::Entity::update_many()
+        .col_expr(
+            entities::connection::Column::CancelRequestedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .filter(sea_orm::ColumnTrait::eq(
+            &entities::connection::Column::Id,
+            conn.id,
+        ))
+        .exec(&db)
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("the run stops by its next renewal")
+        .unwrap()
+        .unwrap();
+    let jobs::discovery::Outcome::Finished(report) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(report.outcome, DiscoveryOutcome::Cancelled);
+    assert!(report.counters.added < 20_000, "stopped mid-run");
+}
+
 on_both_backends!(
+    a_cancellation_the_bus_lost_is_read_at_the_next_lease_renewal,
     a_run_past_its_deadline_ends_partial_and_comes_due_again,
     a_database_error_mid_run_closes_the_run_and_a_retry_recovers,
 );
