@@ -3,15 +3,15 @@
 //! failure backoff. Only when even that fails does the error reach the queue (which retries);
 //! the lease then lapses by itself and the next run closes this one as `WORKER_LOST`.
 
+use super::lease::release;
 use super::outcome::{Issue, IssueCode};
 use super::{Counters, Discovery, Outcome, RunRef, RunReport};
 use crate::events::{Event, Progress};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entities::{ConnectionStatus, DiscoveryOutcome, connection, discovery_run};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveEnum, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use std::time::Duration;
-use uuid::Uuid;
 
 /// What users read: the database's own message stays in the log.
 const MESSAGE: &str = "Discovery was cut short by a database error; it is retried with backoff";
@@ -47,34 +47,15 @@ impl Discovery {
                 .filter(discovery_run::Column::FinishedAt.is_null())
                 .exec(&self.db)
                 .await?;
-            connection::Entity::update_many()
-                .col_expr(
-                    connection::Column::Status,
-                    Expr::value(ConnectionStatus::Degraded),
-                )
-                .col_expr(connection::Column::StatusMessage, Expr::value(MESSAGE))
-                .col_expr(connection::Column::NextDiscoveryAt, Expr::value(next_at))
-                .col_expr(
-                    connection::Column::DiscoveryIntervalSecs,
-                    Expr::value(interval.as_secs() as i64),
-                )
-                .col_expr(
-                    connection::Column::LeaseOwner,
-                    Expr::value(Option::<Uuid>::None),
-                )
-                .col_expr(
-                    connection::Column::LeaseUntil,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(
-                    connection::Column::CancelRequestedAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(connection::Column::UpdatedAt, Expr::value(now))
-                .filter(connection::Column::Id.eq(row.id))
-                .filter(connection::Column::LeaseOwner.eq(run.id))
-                .exec(&self.db)
-                .await?;
+            release(
+                row.id,
+                run.id,
+                (ConnectionStatus::Degraded, MESSAGE),
+                (next_at, interval),
+                now,
+            )
+            .exec(&self.db)
+            .await?;
             Ok::<_, DbErr>(())
         }
         .await;

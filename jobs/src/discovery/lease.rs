@@ -5,10 +5,10 @@
 
 use super::Discovery;
 use super::outcome::{Issue, IssueCode};
-use chrono::Utc;
-use entities::{DiscoveryOutcome, connection, discovery_run};
+use chrono::{DateTime, Utc};
+use entities::{ConnectionStatus, DiscoveryOutcome, connection, discovery_run};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect, UpdateMany};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -16,6 +16,41 @@ use uuid::Uuid;
 pub(super) const LEASE: Duration = Duration::from_secs(30);
 /// How often a running discovery renews its lease.
 pub(super) const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// The update that ends run `run`'s hold on connection `id`: the connection's new status and
+/// message, its next discovery and interval, the lease and any cancellation request cleared.
+/// It touches the row only while `run` still holds the lease.
+pub(super) fn release(
+    id: Uuid,
+    run: Uuid,
+    (status, message): (ConnectionStatus, &str),
+    (next_at, interval): (DateTime<Utc>, Duration),
+    now: DateTime<Utc>,
+) -> UpdateMany<connection::Entity> {
+    connection::Entity::update_many()
+        .col_expr(connection::Column::Status, Expr::value(status))
+        .col_expr(connection::Column::StatusMessage, Expr::value(message))
+        .col_expr(connection::Column::NextDiscoveryAt, Expr::value(next_at))
+        .col_expr(
+            connection::Column::DiscoveryIntervalSecs,
+            Expr::value(interval.as_secs() as i64),
+        )
+        .col_expr(
+            connection::Column::LeaseOwner,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            connection::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            connection::Column::CancelRequestedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(connection::Column::UpdatedAt, Expr::value(now))
+        .filter(connection::Column::Id.eq(id))
+        .filter(connection::Column::LeaseOwner.eq(run))
+}
 
 impl Discovery {
     /// Takes the lease of connection `id` for run `run`, if nobody holds it; `previous` is

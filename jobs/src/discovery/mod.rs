@@ -478,38 +478,17 @@ impl Discovery {
             .filter(discovery_run::Column::Id.eq(run_id))
             .exec(&self.db)
             .await?;
-        let mut update = connection::Entity::update_many()
-            .col_expr(connection::Column::Status, Expr::value(status))
-            .col_expr(
-                connection::Column::StatusMessage,
-                Expr::value(verdict.message.clone()),
-            )
-            .col_expr(connection::Column::NextDiscoveryAt, Expr::value(next_at))
-            .col_expr(
-                connection::Column::DiscoveryIntervalSecs,
-                Expr::value(interval.as_secs() as i64),
-            )
-            .col_expr(
-                connection::Column::LeaseOwner,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                connection::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(
-                connection::Column::CancelRequestedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(connection::Column::UpdatedAt, Expr::value(now));
+        let mut update = lease::release(
+            row.id,
+            run_id,
+            (status, &verdict.message),
+            (next_at, interval),
+            now,
+        );
         if result.is_ok() {
             update = update.col_expr(connection::Column::LastDiscoveredAt, Expr::value(now));
         }
-        update
-            .filter(connection::Column::Id.eq(row.id))
-            .filter(connection::Column::LeaseOwner.eq(run_id))
-            .exec(&self.db)
-            .await?;
+        update.exec(&self.db).await?;
         self.progress(row, run, &counters, api_requests, Some(outcome));
         self.events.publish_one(
             row.organization_id,

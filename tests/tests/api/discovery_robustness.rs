@@ -62,6 +62,24 @@ async fn reload(app: &TestApp, id: uuid::Uuid) -> entities::connection::Model {
         .unwrap()
 }
 
+type Running = tokio::task::JoinHandle<Result<jobs::discovery::Outcome, sea_orm::DbErr>>;
+
+/// Starts a discovery of `conn` in the background; returns once its first page is written.
+async fn run_until_the_first_page(app: &TestApp, conn: &entities::connection::Model) -> Running {
+    let discovery = app.state.discovery.clone();
+    let id = conn.id;
+    let running =
+        tokio::spawn(async move { discovery.run(id, entities::DiscoveryTrigger::Manual).await });
+    let db = app.state.db.clone();
+    tests::eventually(
+        "the first page is written",
+        Duration::from_secs(30),
+        async || repository::Entity::find().count(&db).await.unwrap() > 0,
+    )
+    .await;
+    running
+}
+
 async fn a_run_past_its_deadline_ends_partial_and_comes_due_again(backend: Backend) {
     let (app, _fake, conn) = slow_app(backend, 2).await;
     let started = std::time::Instant::now();
@@ -94,18 +112,8 @@ async fn a_run_past_its_deadline_ends_partial_and_comes_due_again(backend: Backe
 
 async fn a_database_error_mid_run_closes_the_run_and_a_retry_recovers(backend: Backend) {
     let (app, _fake, conn) = slow_app(backend, 900).await;
-    let running = {
-        let discovery = app.state.discovery.clone();
-        let id = conn.id;
-        tokio::spawn(async move { discovery.run(id, entities::DiscoveryTrigger::Manual).await })
-    };
+    let running = run_until_the_first_page(&app, &conn).await;
     let db = app.state.db.clone();
-    tests::eventually(
-        "the first page is written",
-        Duration::from_secs(30),
-        async || repository::Entity::find().count(&db).await.unwrap() > 0,
-    )
-    .await;
     // The repositories table goes away for a moment: the next page's write fails.
     db.execute_unprepared("ALTER TABLE repositories RENAME TO repositories_away")
         .await
@@ -156,18 +164,8 @@ async fn a_database_error_mid_run_closes_the_run_and_a_retry_recovers(backend: B
 async fn a_cancellation_the_bus_lost_is_read_at_the_next_lease_renewal(backend: Backend) {
     // 200 pages of 300 ms, four at a time: longer than a lease renewal (10 s).
     let (app, _fake, conn) = slow_app_of(backend, 900, 20_000).await;
-    let running = {
-        let discovery = app.state.discovery.clone();
-        let id = conn.id;
-        tokio::spawn(async move { discovery.run(id, entities::DiscoveryTrigger::Manual).await })
-    };
+    let running = run_until_the_first_page(&app, &conn).await;
     let db = app.state.db.clone();
-    tests::eventually(
-        "the first page is written",
-        Duration::from_secs(30),
-        async || repository::Entity::find().count(&db).await.unwrap() > 0,
-    )
-    .await;
     // The request's column alone, as if its message never arrived.
     entities::connection::Entity::update_many()
         .col_expr(
