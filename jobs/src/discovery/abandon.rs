@@ -3,14 +3,13 @@
 //! failure backoff. Only when even that fails does the error reach the queue (which retries);
 //! the lease then lapses by itself and the next run closes this one as `WORKER_LOST`.
 
-use super::lease::release;
+use super::lease::{fail_open_run, release};
 use super::outcome::{Issue, IssueCode};
 use super::{Counters, Discovery, Outcome, RunRef, RunReport};
 use crate::events::{Event, Progress};
 use chrono::Utc;
-use entities::{ConnectionStatus, DiscoveryOutcome, connection, discovery_run};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveEnum, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use entities::{ConnectionStatus, DiscoveryOutcome, connection};
+use sea_orm::{ActiveEnum, DbErr};
 use std::time::Duration;
 
 /// What users read: the database's own message stays in the log.
@@ -33,20 +32,7 @@ impl Discovery {
         let next_at = now + chrono::Duration::from_std(interval).unwrap_or_default();
         let issue = Issue::new(IssueCode::DatabaseError, MESSAGE, &row.scope_key);
         let closed = async {
-            discovery_run::Entity::update_many()
-                .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
-                .col_expr(
-                    discovery_run::Column::Outcome,
-                    Expr::value(DiscoveryOutcome::Failed),
-                )
-                .col_expr(
-                    discovery_run::Column::Issues,
-                    Expr::value(Issue::json(&[issue])),
-                )
-                .filter(discovery_run::Column::Id.eq(run.id))
-                .filter(discovery_run::Column::FinishedAt.is_null())
-                .exec(&self.db)
-                .await?;
+            fail_open_run(run.id, issue, now).exec(&self.db).await?;
             release(
                 row.id,
                 run.id,

@@ -17,6 +17,26 @@ pub(super) const LEASE: Duration = Duration::from_secs(30);
 /// How often a running discovery renews its lease.
 pub(super) const RENEW_EVERY: Duration = Duration::from_secs(10);
 
+/// The update that closes run `run` as `FAILED` with `issue`, if it is still open.
+pub(super) fn fail_open_run(
+    run: Uuid,
+    issue: Issue,
+    now: DateTime<Utc>,
+) -> UpdateMany<discovery_run::Entity> {
+    discovery_run::Entity::update_many()
+        .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(
+            discovery_run::Column::Outcome,
+            Expr::value(DiscoveryOutcome::Failed),
+        )
+        .col_expr(
+            discovery_run::Column::Issues,
+            Expr::value(Issue::json(&[issue])),
+        )
+        .filter(discovery_run::Column::Id.eq(run))
+        .filter(discovery_run::Column::FinishedAt.is_null())
+}
+
 /// The update that ends run `run`'s hold on connection `id`: the connection's new status and
 /// message, its next discovery and interval, the lease and any cancellation request cleared.
 /// It touches the row only while `run` still holds the lease.
@@ -83,20 +103,7 @@ impl Discovery {
                 "the worker running this discovery stopped; another took over",
                 &id.to_string(),
             );
-            discovery_run::Entity::update_many()
-                .col_expr(discovery_run::Column::FinishedAt, Expr::value(now))
-                .col_expr(
-                    discovery_run::Column::Outcome,
-                    Expr::value(DiscoveryOutcome::Failed),
-                )
-                .col_expr(
-                    discovery_run::Column::Issues,
-                    Expr::value(Issue::json(&[issue])),
-                )
-                .filter(discovery_run::Column::Id.eq(lost))
-                .filter(discovery_run::Column::FinishedAt.is_null())
-                .exec(&self.db)
-                .await?;
+            fail_open_run(lost, issue, now).exec(&self.db).await?;
         }
         Ok(true)
     }
