@@ -7,7 +7,10 @@
 // TETHER_TOKEN is a session token of an OWNER (signUp's token); CONNECTION_ID the GraphQL id of
 // one of its organization's connections. Exits 0 when every step passed, 1 with the reason
 // otherwise. The token is never printed: transcripts and failure messages show <TETHER_TOKEN>.
-import { chromium } from 'playwright-core';
+import {
+  Failure, guardContext, guardPage, guardProblems, readEnv, redactEverywhere, runInBrowser,
+  stamp, step,
+} from './harness.mjs';
 
 const WAIT_MS = 60_000;
 // GraphiQL copies an editor's text into its state on a debounce (~100 ms, measured when it was
@@ -15,12 +18,10 @@ const WAIT_MS = 60_000;
 const SETTLE_MS = 500;
 // How long one syncConnection waits for its event before the subscription test asks again.
 const RETRIGGER_MS = 5_000;
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const env = readEnv(['TETHER_URL', 'TETHER_TOKEN', 'CONNECTION_ID', 'SCREENSHOT']);
 const base = env.TETHER_URL.replace(/\/+$/, '');
-const started = Date.now();
+const redact = redactEverywhere(env.TETHER_TOKEN);
 
 // GraphiQL 4 (CodeMirror 5) editors. The Variables and Headers editors share one
 // section.graphiql-editor-tool and are both always mounted; the inactive one only gets `.hidden`.
@@ -30,52 +31,12 @@ const HEADERS_EDITOR = 'section.graphiql-editor-tool .graphiql-editor:not(.hidde
 const RESULT_PANE = '.graphiql-response .result-window .CodeMirror';
 const EXECUTE = 'button.graphiql-execute-button';
 
-// What the page must never do, collected for the whole run and checked at the end.
-const offLoopback = [];
-const consoleErrors = [];
-const pageErrors = [];
-const cspViolations = [];
 // Every WebSocket the page opened, with the graphql-ws message types it sent and received
 // (types only: connection_init carries the Authorization header).
 const sockets = [];
 
-class Failure extends Error {}
 
-function readEnv(names) {
-  const missing = names.filter((n) => !process.env[n]);
-  if (missing.length) {
-    console.error(`FAIL: missing environment variable(s): ${missing.join(', ')}`);
-    process.exit(1);
-  }
-  return Object.fromEntries(names.map((n) => [n, process.env[n]]));
-}
 
-function redact(text) {
-  return String(text).split(env.TETHER_TOKEN).join('<TETHER_TOKEN>');
-}
-
-function stamp() {
-  return `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
-}
-
-async function step(name, body) {
-  const t = Date.now();
-  console.log(`${stamp()} … ${name}`);
-  const detail = await body();
-  console.log(`${stamp()} ✓ ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)${detail ? ` — ${redact(detail)}` : ''}`);
-}
-
-function isLoopback(rawUrl) {
-  let url;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'data:' || url.protocol === 'blob:' || url.protocol === 'about:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 // Runs in the page: what the editors and the result pane hold, for failure messages.
 function snapshot(selectors) {
@@ -157,39 +118,17 @@ async function postGraphQL(query, variables) {
   return json.data;
 }
 
-async function main() {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-  try {
-    await run(browser);
-  } finally {
-    await browser.close();
-  }
-}
 
 async function run(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 
   // 1. Nothing may leave the machine: block and record every request to a non-loopback host.
   //    GraphiQL from a CDN would show up here (and break), so this is what proves the vendoring.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (isLoopback(url)) return route.continue();
-    offLoopback.push(url);
-    return route.abort('blockedbyclient');
-  });
-  await context.exposeBinding('__reportCsp', (_source, violation) => cspViolations.push(violation));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__reportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile || '?'}:${e.lineNumber || '?'})`);
-    });
-  });
-
+  await guardContext(context);
   const page = await context.newPage();
   // GraphiQL and React log development warnings as 'warning'; only errors count.
-  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(redact(msg.text())); });
-  page.on('pageerror', (err) => pageErrors.push(redact(err.message)));
+  guardPage(page);
   page.on('websocket', (ws) => {
-    if (!isLoopback(ws.url())) offLoopback.push(ws.url());
     const socket = { url: ws.url(), sent: [], received: [], closed: false };
     sockets.push(socket);
     const typeOf = (payload) => {
@@ -319,11 +258,7 @@ async function run(browser) {
     const stored = await page.evaluate((token) => Object.keys(localStorage).filter((k) => localStorage.getItem(k).includes(token)), env.TETHER_TOKEN);
     const problems = [];
     if (stored.length) problems.push(`the token is stored in localStorage under ${stored.join(', ')}`);
-    // Counts here; the lists themselves are printed with every failure (see the end of the file).
-    if (offLoopback.length) problems.push(`${offLoopback.length} request(s) to non-loopback hosts`);
-    if (consoleErrors.length) problems.push(`${consoleErrors.length} console error(s)`);
-    if (pageErrors.length) problems.push(`${pageErrors.length} page error(s)`);
-    if (cspViolations.length) problems.push(`${cspViolations.length} CSP violation(s)`);
+    problems.push(...guardProblems());
     if (problems.length) throw new Failure(problems.join('\n  '));
     const keys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('graphiql:')).sort());
     return `localStorage keys: ${keys.join(', ') || 'none'}`;
@@ -331,16 +266,4 @@ async function run(browser) {
   await context.close();
 }
 
-main().then(
-  () => {
-    console.log(`${stamp()} PASS`);
-    process.exit(0);
-  },
-  (err) => {
-    console.error(`${stamp()} FAIL: ${redact(err instanceof Failure ? err.message : err.stack || err)}`);
-    for (const [label, list] of [['console errors', consoleErrors], ['page errors', pageErrors], ['CSP violations', cspViolations], ['off-loopback requests', offLoopback]]) {
-      for (const item of list) console.error(`  ${label}: ${redact(item).slice(0, 300)}`);
-    }
-    process.exit(1);
-  },
-);
+runInBrowser(run);

@@ -5,56 +5,16 @@
 //
 // Optional: SCREENSHOT_MOBILE=/tmp/jobs-phone.png (a full-page shot at 390 px wide).
 // Exits 0 when every step passed, 1 with the reason otherwise.
-import { chromium } from 'playwright-core';
+import {
+  Failure, guardContext, guardPage, guardProblems, readEnv, runInBrowser, stamp, step,
+} from './harness.mjs';
 
 const WAIT_MS = 60_000;
 const EXPECTED_QUEUES = 8;
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const env = readEnv(['TETHER_URL', 'TETHER_EMAIL', 'TETHER_PASSWORD', 'CONNECTION_NAME', 'SCREENSHOT']);
 const base = env.TETHER_URL.replace(/\/+$/, '');
-const started = Date.now();
 
-// What the page must never do, collected for the whole run and checked at the end.
-const offLoopback = [];
-const consoleErrors = [];
-const pageErrors = [];
-const cspViolations = [];
-
-class Failure extends Error {}
-
-function readEnv(names) {
-  const missing = names.filter((n) => !process.env[n]);
-  if (missing.length) {
-    console.error(`FAIL: missing environment variable(s): ${missing.join(', ')}`);
-    process.exit(1);
-  }
-  return Object.fromEntries(names.map((n) => [n, process.env[n]]));
-}
-
-function stamp() {
-  return `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
-}
-
-async function step(name, body) {
-  const t = Date.now();
-  console.log(`${stamp()} … ${name}`);
-  const detail = await body();
-  console.log(`${stamp()} ✓ ${name} (${((Date.now() - t) / 1000).toFixed(1)} s)${detail ? ` — ${detail}` : ''}`);
-}
-
-function isLoopback(rawUrl) {
-  let url;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'data:' || url.protocol === 'blob:' || url.protocol === 'about:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 // Waits for a condition in the page; on timeout, fails with what the page showed instead.
 async function waitInPage(page, what, predicate, arg) {
@@ -92,36 +52,14 @@ function connectionByName(name) {
   return row ? { id: row.dataset.connectionId, status: row.dataset.status } : null;
 }
 
-async function main() {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-  try {
-    await run(browser);
-  } finally {
-    await browser.close();
-  }
-}
 
 async function run(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 
   // 1. Nothing may leave the machine: block and record every request to a non-loopback host.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (isLoopback(url)) return route.continue();
-    offLoopback.push(url);
-    return route.abort('blockedbyclient');
-  });
-  await context.exposeBinding('__reportCsp', (_source, violation) => cspViolations.push(violation));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__reportCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile || '?'}:${e.lineNumber || '?'})`);
-    });
-  });
-
+  await guardContext(context);
   const page = await context.newPage();
-  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('websocket', (ws) => { if (!isLoopback(ws.url())) offLoopback.push(ws.url()); });
+  guardPage(page);
   let navigations = 0;
   page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) navigations += 1; });
   console.log(`${stamp()} ✓ browser up, off-loopback requests blocked, console/page errors and CSP violations recorded`);
@@ -245,27 +183,11 @@ async function run(browser) {
     if (!stillSet || navigations !== navigationsAtStart) {
       problems.push(`the page reloaded (window.__noReload ${stillSet ? 'kept' : 'lost'}, ${navigations - navigationsAtStart} main-frame navigation(s))`);
     }
-    // Counts here; the lists themselves are printed with every failure (see the end of the file).
-    if (offLoopback.length) problems.push(`${offLoopback.length} request(s) to non-loopback hosts`);
-    if (consoleErrors.length) problems.push(`${consoleErrors.length} console error(s)`);
-    if (pageErrors.length) problems.push(`${pageErrors.length} page error(s)`);
-    if (cspViolations.length) problems.push(`${cspViolations.length} CSP violation(s)`);
+    problems.push(...guardProblems());
     if (problems.length) throw new Failure(problems.join('\n  '));
     return `0 navigations after sign-in`;
   });
   await context.close();
 }
 
-main().then(
-  () => {
-    console.log(`${stamp()} PASS`);
-    process.exit(0);
-  },
-  (err) => {
-    console.error(`${stamp()} FAIL: ${err instanceof Failure ? err.message : err.stack || err}`);
-    for (const [label, list] of [['console errors', consoleErrors], ['page errors', pageErrors], ['CSP violations', cspViolations], ['off-loopback requests', offLoopback]]) {
-      for (const item of list) console.error(`  ${label}: ${String(item).slice(0, 300)}`);
-    }
-    process.exit(1);
-  },
-);
+runInBrowser(run);

@@ -40,6 +40,12 @@ pub fn csrf_matches(session: &SecretString, presented: &str) -> bool {
     expected.as_bytes().ct_eq(presented.as_bytes()).into()
 }
 
+/// Whether a request made with `session`'s cookie may act: it came from our own origin and
+/// carries the session's CSRF token (the one rule for GraphQL, WebSocket and form requests).
+pub fn from_our_page(session: &SecretString, same_origin: bool, csrf: Option<&str>) -> bool {
+    same_origin && csrf.is_some_and(|csrf| csrf_matches(session, csrf))
+}
+
 /// Whether the request comes from a page of this origin: its `Origin` names the host it was
 /// sent to. Browsers send `Origin` on every cross-origin request, every POST and every
 /// WebSocket handshake, so a missing one is refused too.

@@ -6,7 +6,7 @@ use super::context::{state, viewer};
 use super::errors::{ApiError, ApiResult};
 use super::ids::{self, Kind, encode};
 use super::types::enums::{DiscoveryOutcome, RepositoryEventKind};
-use super::types::{ConnectionNode, DiscoveryRunNode, RepositoryNode};
+use super::types::{ConnectionNode, DiscoveryRunNode, RepositoryNode, int};
 use crate::auth::Viewer;
 use crate::services::{connections, discovery_runs};
 use crate::state::AppState;
@@ -175,10 +175,6 @@ pub struct DiscoveryProgress {
     progress: Progress,
 }
 
-fn count(n: i64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
 #[Object]
 impl DiscoveryProgress {
     /// The run.
@@ -195,23 +191,23 @@ impl DiscoveryProgress {
     }
     /// New repositories so far.
     async fn added(&self) -> i32 {
-        count(self.progress.added)
+        int(self.progress.added)
     }
     /// Changed repositories so far.
     async fn updated(&self) -> i32 {
-        count(self.progress.updated)
+        int(self.progress.updated)
     }
     /// Repositories already current so far.
     async fn unchanged(&self) -> i32 {
-        count(self.progress.unchanged)
+        int(self.progress.unchanged)
     }
     /// Repositories marked gone (only at the end).
     async fn gone(&self) -> i32 {
-        count(self.progress.gone)
+        int(self.progress.gone)
     }
     /// Provider requests so far.
     async fn api_requests(&self) -> i32 {
-        count(self.progress.api_requests)
+        int(self.progress.api_requests)
     }
     /// Whether the run has ended (this is its last event).
     async fn finished(&self) -> bool {

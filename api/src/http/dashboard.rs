@@ -173,7 +173,7 @@ pub async fn logout(
 ) -> HttpResponse {
     let secure = cookie::is_https(&req, public_url_is_https(&state));
     if let Some(token) = cookie::session(&req) {
-        if !cookie::same_origin(&req) || !cookie::csrf_matches(&token, &form.csrf) {
+        if !cookie::from_our_page(&token, cookie::same_origin(&req), Some(&form.csrf)) {
             return HttpResponse::Forbidden().body("cross-site sign-out refused");
         }
         if let Ok(Some(viewer)) = viewer::resolve(&state.db, &token).await

@@ -226,7 +226,7 @@ async fn caller(
         .headers()
         .get(cookie::CSRF_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !csrf.is_some_and(|csrf| cookie::csrf_matches(&session, csrf)) || !cookie::same_origin(req) {
+    if !cookie::from_our_page(&session, cookie::same_origin(req), csrf) {
         return Ok(None);
     }
     viewer::resolve(&state.db, &session).await

@@ -326,7 +326,7 @@ async fn authenticate(
         let Some(token) = handshake.cookie.clone() else {
             return Err((4401, "Unauthorized"));
         };
-        if !handshake.same_origin || !cookie::csrf_matches(&token, &csrf) {
+        if !cookie::from_our_page(&token, handshake.same_origin, Some(&csrf)) {
             return Err(forbidden);
         }
         return match viewer::resolve(&state.db, &token).await {

@@ -6,10 +6,9 @@
 use super::lease::{fail_open_run, release};
 use super::outcome::{Issue, IssueCode};
 use super::{Counters, Discovery, Outcome, RunRef, RunReport};
-use crate::events::{Event, Progress};
 use chrono::Utc;
 use entities::{ConnectionStatus, DiscoveryOutcome, connection};
-use sea_orm::{ActiveEnum, DbErr};
+use sea_orm::DbErr;
 use std::time::Duration;
 
 /// What users read: the database's own message stays in the log.
@@ -50,27 +49,8 @@ impl Discovery {
             return Err(err);
         }
         let outcome = DiscoveryOutcome::Failed;
-        self.events.publish(
-            row.organization_id,
-            vec![
-                Event::DiscoveryProgress(Progress {
-                    run_id: run.id,
-                    connection_id: row.id,
-                    started_at: run.started_at,
-                    added: 0,
-                    updated: 0,
-                    unchanged: 0,
-                    gone: 0,
-                    api_requests: 0,
-                    outcome: Some(outcome.to_value()),
-                }),
-                Event::ConnectionChanged {
-                    connection_id: row.id,
-                    status: Some(ConnectionStatus::Degraded.to_value()),
-                    message: Some(MESSAGE.to_owned()),
-                },
-            ],
-        );
+        self.progress(row, run, &Counters::default(), 0, Some(outcome));
+        self.announce_status(row, ConnectionStatus::Degraded, MESSAGE);
         Ok(Outcome::Finished(RunReport {
             run_id: run.id,
             outcome,

@@ -361,6 +361,12 @@ impl Discovery {
             .filter(connection::Column::Id.eq(row.id))
             .exec(&self.db)
             .await?;
+        self.announce_status(row, status, message);
+        Ok(())
+    }
+
+    /// Tells subscribers `row`'s status and message now.
+    fn announce_status(&self, row: &connection::Model, status: ConnectionStatus, message: &str) {
         self.events.publish_one(
             row.organization_id,
             Event::ConnectionChanged {
@@ -369,7 +375,6 @@ impl Discovery {
                 message: Some(message.to_owned()),
             },
         );
-        Ok(())
     }
 
     /// Tells subscribers about repositories of `row` that `change`d.
@@ -490,14 +495,7 @@ impl Discovery {
         }
         update.exec(&self.db).await?;
         self.progress(row, run, &counters, api_requests, Some(outcome));
-        self.events.publish_one(
-            row.organization_id,
-            Event::ConnectionChanged {
-                connection_id: row.id,
-                status: Some(status.to_value()),
-                message: Some(verdict.message.clone()),
-            },
-        );
+        self.announce_status(row, status, &verdict.message);
         tracing::info!(
             connection = %row.id,
             run = %run_id,

@@ -84,9 +84,7 @@ impl ConnectionNode {
     /// Its current discovery interval in seconds (it adapts to how often the scope changes);
     /// null before its first discovery.
     async fn discovery_interval_seconds(&self) -> Option<i32> {
-        self.0
-            .discovery_interval_secs
-            .map(|s| i32::try_from(s).unwrap_or(i32::MAX))
+        self.0.discovery_interval_secs.map(super::int)
     }
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,7 +1,7 @@
 //! Discovery runs, queues and run history: what the job dashboard shows.
 
-use super::ConnectionNode;
 use super::enums::{DiscoveryOutcome, DiscoveryTrigger, JobLane, Provider};
+use super::{ConnectionNode, int};
 use crate::graphql::errors::{ApiError, ApiResult};
 use crate::graphql::ids::{Kind, encode};
 use crate::graphql::loaders::ConnectionLoader;
@@ -12,10 +12,6 @@ use entities::discovery_run;
 
 /// One discovery of one connection.
 pub struct DiscoveryRunNode(pub discovery_run::Model);
-
-fn count(n: i64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
 
 impl DiscoveryRunNode {
     async fn load_connection(
@@ -69,7 +65,7 @@ impl DiscoveryRunNode {
     async fn duration_ms(&self) -> Option<i32> {
         self.0
             .finished_at
-            .map(|end| count((end - self.0.started_at).num_milliseconds().max(0)))
+            .map(|end| int((end - self.0.started_at).num_milliseconds().max(0)))
     }
     /// How it ended; null while running.
     async fn outcome(&self) -> Option<DiscoveryOutcome> {
@@ -77,27 +73,27 @@ impl DiscoveryRunNode {
     }
     /// New repositories.
     async fn added(&self) -> i32 {
-        count(self.0.added)
+        int(self.0.added)
     }
     /// Changed repositories.
     async fn updated(&self) -> i32 {
-        count(self.0.updated)
+        int(self.0.updated)
     }
     /// Repositories already current.
     async fn unchanged(&self) -> i32 {
-        count(self.0.unchanged)
+        int(self.0.unchanged)
     }
     /// Repositories no longer listed.
     async fn gone(&self) -> i32 {
-        count(self.0.gone)
+        int(self.0.gone)
     }
     /// Provider requests sent.
     async fn api_requests(&self) -> i32 {
-        count(self.0.api_requests)
+        int(self.0.api_requests)
     }
     /// Times it waited for a rate limit.
     async fn rate_limit_waits(&self) -> i32 {
-        count(self.0.rate_limit_waits)
+        int(self.0.rate_limit_waits)
     }
     /// What went wrong, structured.
     async fn issues(&self) -> Vec<DiscoveryIssue> {
