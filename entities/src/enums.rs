@@ -48,13 +48,13 @@ pub enum ConnectionStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum RepositoryState {
-    /// Listed by the last complete discovery.
+    /// Listed by at least one of its organization's connections.
     #[sea_orm(string_value = "ACTIVE")]
     Active,
-    /// No longer listed by a complete discovery.
+    /// Every connection that listed it completed a listing without it.
     #[sea_orm(string_value = "GONE")]
     Gone,
-    /// Its connection was deleted; kept with its findings.
+    /// Every connection that covered it was deleted; kept with its findings.
     #[sea_orm(string_value = "DETACHED")]
     Detached,
 }

@@ -11,6 +11,7 @@ pub mod membership;
 pub mod oauth_state;
 pub mod organization;
 pub mod repository;
+pub mod repository_connection;
 pub mod sealed;
 pub mod user;
 pub mod webhook_delivery;

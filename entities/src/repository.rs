@@ -11,9 +11,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub organization_id: Uuid,
-    /// `None` once its connection is deleted (state `DETACHED`).
-    pub connection_id: Option<Uuid>,
-    /// The scope it was discovered under, so re-adding the scope re-attaches it.
+    /// The scope it was first discovered under, then the scope of the last connection that
+    /// covered it once it is detached, so re-adding that scope re-attaches it. Which
+    /// connections list it is in `repository_connection`.
     pub scope_key: String,
     pub provider: Provider,
     pub host: String,
@@ -37,7 +37,7 @@ pub struct Model {
     pub etag: Option<String>,
     pub state: RepositoryState,
     pub scan_enabled: bool,
-    /// The state before its connection was deleted, restored on re-attach.
+    /// The state before its last connection was deleted, restored on re-attach.
     pub detached_state: Option<RepositoryState>,
     /// The scan flag before its connection was deleted, restored on re-attach.
     pub detached_scan_enabled: Option<bool>,

@@ -9,11 +9,13 @@ use crate::discovery::Discovery;
 use crate::http::FetchError;
 use crate::providers::{HeadCommit, RepoRef};
 use chrono::Utc;
-use entities::{RepositoryState, connection, repository};
+use entities::repository_connection as link;
+use entities::{connection, repository};
 use futures::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    TransactionTrait,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -78,8 +80,9 @@ impl Discovery {
                     repository::Column::Etag,
                     repository::Column::HeadCommitSha,
                 ])
-                .filter(repository::Column::ConnectionId.eq(row.id))
-                .filter(repository::Column::State.eq(RepositoryState::Active))
+                .join(JoinType::InnerJoin, link::Relation::Repository.def().rev())
+                .filter(link::Column::ConnectionId.eq(row.id))
+                .filter(link::Column::Listed.eq(true))
                 // Nobody can read a disabled repository: asking would only earn an error.
                 .filter(repository::Column::Disabled.eq(false))
                 .filter(repository::Column::DefaultBranch.is_not_null())

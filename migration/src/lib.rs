@@ -9,6 +9,7 @@ mod m20261126_000004_reorder_repository_key;
 mod m20261201_000005_add_github_flow;
 mod m20261201_000006_add_run_provider;
 mod m20261201_000007_add_repository_disabled;
+mod m20261201_000008_link_repositories_to_connections;
 
 /// Runs Tether's migrations in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_add_github_flow::Migration),
             Box::new(m20261201_000006_add_run_provider::Migration),
             Box::new(m20261201_000007_add_repository_disabled::Migration),
+            Box::new(m20261201_000008_link_repositories_to_connections::Migration),
         ]
     }
 }

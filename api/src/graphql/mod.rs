@@ -59,6 +59,10 @@ pub fn build(state: AppState, limits: &GraphqlLimits) -> TetherSchema {
             loaders::RepositoryCountLoader(state.clone()),
             tokio::spawn,
         ))
+        .data(DataLoader::new(
+            loaders::RepositoryConnectionsLoader(state.clone()),
+            tokio::spawn,
+        ))
         .data(state);
     if !limits.introspection {
         schema = schema.disable_introspection();

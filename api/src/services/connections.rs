@@ -8,15 +8,14 @@ use crate::graphql::types::user_error::from_check;
 use crate::graphql::types::{UserError, UserErrorCode};
 use crate::state::AppState;
 use chrono::Utc;
-use entities::{ConnectionStatus, Provider, RepositoryState, connection, repository};
+use entities::{ConnectionStatus, Provider, connection};
 use jobs::providers::Credential;
 use jobs::queue::Trigger;
 use jobs::scheduler::claim;
 use jobs::{AccessToken, Scope};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -192,40 +191,8 @@ pub async fn create(
     Ok(inserted)
 }
 
-/// Re-attaches `organization`'s detached repositories of `scope_key` (left by an earlier
-/// connection to the same scope) to `connection`, with the state and scan flag they had; the
-/// next complete discovery decides what is still there. Returns how many.
-pub async fn reattach<C: ConnectionTrait>(
-    db: &C,
-    organization: Uuid,
-    scope_key: &str,
-    connection: Uuid,
-) -> Result<u64, DbErr> {
-    let reattached = repository::Entity::update_many()
-        .col_expr(repository::Column::ConnectionId, Expr::value(connection))
-        .col_expr(
-            repository::Column::State,
-            Expr::col(repository::Column::DetachedState).if_null(RepositoryState::Active),
-        )
-        .col_expr(
-            repository::Column::ScanEnabled,
-            Expr::col(repository::Column::DetachedScanEnabled).if_null(true),
-        )
-        .col_expr(
-            repository::Column::DetachedState,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            repository::Column::DetachedScanEnabled,
-            Expr::value(Option::<bool>::None),
-        )
-        .filter(repository::Column::OrganizationId.eq(organization))
-        .filter(repository::Column::ScopeKey.eq(scope_key))
-        .filter(repository::Column::ConnectionId.is_null())
-        .exec(db)
-        .await?;
-    Ok(reattached.rows_affected)
-}
+pub use jobs::discovery::links::reattach;
+use jobs::discovery::links::release;
 
 /// Which of the organization's connections a listing shows.
 #[derive(Debug, Default, Clone, Copy)]
@@ -437,49 +404,27 @@ pub(crate) fn announce(state: &AppState, row: &connection::Model) {
     );
 }
 
-/// Deletes a connection; its repositories become DETACHED with scanning off, findings kept.
+/// Deletes a connection. Repositories another connection still lists stay as they are; those
+/// no other connection covers become DETACHED with scanning off, findings kept.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid, ApiError> {
     let row = find(state, viewer, id).await?;
     let txn = state.db.begin().await?;
-    // Named for live subscribers, who learn they are detached once this commits.
-    let detaching: Vec<(Uuid, String)> = repository::Entity::find()
-        .select_only()
-        .column(repository::Column::Id)
-        .column(repository::Column::FullName)
-        .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
-        .filter(repository::Column::ConnectionId.eq(id))
-        .into_tuple()
-        .all(&txn)
-        .await?;
-    let detached = repository::Entity::update_many()
-        .col_expr(
-            repository::Column::DetachedState,
-            Expr::col(repository::Column::State),
-        )
-        .col_expr(
-            repository::Column::DetachedScanEnabled,
-            Expr::col(repository::Column::ScanEnabled),
-        )
-        .col_expr(
-            repository::Column::ConnectionId,
-            Expr::value(Option::<Uuid>::None),
-        )
-        .col_expr(
-            repository::Column::State,
-            Expr::value(RepositoryState::Detached),
-        )
-        .col_expr(repository::Column::ScanEnabled, Expr::value(false))
-        .filter(repository::Column::OrganizationId.eq(viewer.organization_id))
-        .filter(repository::Column::ConnectionId.eq(id))
-        .exec(&txn)
-        .await?;
+    let released = release(&txn, &row).await?;
     connection::Entity::delete_by_id(row.id).exec(&txn).await?;
     txn.commit().await?;
+    let detached = released.detached.len();
+    // Live subscribers learn of it once it is committed.
     state.events.publish_repositories(
         viewer.organization_id,
         None,
         jobs::events::RepositoryChange::Detached,
-        detaching,
+        released.detached,
+    );
+    state.events.publish_repositories(
+        viewer.organization_id,
+        None,
+        jobs::events::RepositoryChange::Gone,
+        released.gone,
     );
     // Its waiting jobs go too. Were this to fail, they would find the connection gone and do
     // nothing, so the deletion stands.
@@ -492,7 +437,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid,
     };
     tracing::info!(
         connection = %id,
-        detached = detached.rows_affected,
+        detached,
         cancelled,
         "connection deleted"
     );

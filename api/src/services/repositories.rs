@@ -2,8 +2,9 @@
 
 use crate::auth::Viewer;
 use crate::graphql::errors::ApiError;
+use entities::repository_connection as link;
 use entities::{RepositoryState, finding, repository};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, QueryFilter, Select};
 use uuid::Uuid;
 
@@ -56,7 +57,7 @@ pub struct RepositoryFilter {
 pub fn select(viewer: &Viewer, filter: &RepositoryFilter) -> Select<repository::Entity> {
     let mut select = repository::Entity::find_in_org(viewer.organization_id);
     if let Some(connection) = filter.connection {
-        select = select.filter(repository::Column::ConnectionId.eq(connection));
+        select = select.filter(of_connection(connection));
     }
     if let Some(state) = filter.state {
         select = select.filter(repository::Column::State.eq(state));
@@ -70,6 +71,29 @@ pub fn select(viewer: &Viewer, filter: &RepositoryFilter) -> Select<repository::
         );
     }
     select
+}
+
+/// The repositories `connection` lists, and those it listed last before they went gone (a
+/// repository another connection still lists is that one's, not this one's).
+fn of_connection(connection: Uuid) -> Condition {
+    let links = |listed_only: bool| {
+        let mut query = Query::select();
+        query
+            .column(link::Column::RepositoryId)
+            .from(link::Entity)
+            .and_where(link::Column::ConnectionId.eq(connection));
+        if listed_only {
+            query.and_where(link::Column::Listed.eq(true));
+        }
+        query.to_owned()
+    };
+    Condition::any()
+        .add(repository::Column::Id.in_subquery(links(true)))
+        .add(
+            Condition::all()
+                .add(repository::Column::State.eq(RepositoryState::Gone))
+                .add(repository::Column::Id.in_subquery(links(false))),
+        )
 }
 
 /// One repository of the viewer's organization, or NOT_FOUND.

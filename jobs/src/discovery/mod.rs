@@ -5,6 +5,7 @@
 mod abandon;
 mod activity;
 mod lease;
+pub mod links;
 mod outcome;
 mod schedule;
 mod upsert;

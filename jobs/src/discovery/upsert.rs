@@ -1,13 +1,15 @@
 //! Writing listed repositories: one page at a time, inserting new ones in a batch and updating
-//! only rows whose metadata changed, keyed by (organization, host, provider id).
+//! only rows whose metadata changed, keyed by (organization, host, provider id), and linking
+//! each to the connection that listed it. Connections whose scopes overlap share rows: a
+//! repository is `ACTIVE` while any connection lists it and `GONE` once none does.
 
+use super::links::{links_of, listed_by, set_listed, unlist};
 use crate::providers::RemoteRepository;
 use chrono::Utc;
 use entities::{RepositoryState, Visibility, connection, repository};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QuerySelect, Set, TransactionSession, TransactionTrait, TryInsertResult,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -43,7 +45,7 @@ fn topics_json(topics: &[String]) -> serde_json::Value {
 }
 
 /// Whether `row` differs from what the provider lists (fields the listing lacks are kept).
-fn differs(row: &repository::Model, remote: &RemoteRepository, conn: &connection::Model) -> bool {
+fn differs(row: &repository::Model, remote: &RemoteRepository) -> bool {
     row.name != remote.name
         || row.full_name != remote.full_name
         || row.web_url != remote.web_url
@@ -58,18 +60,10 @@ fn differs(row: &repository::Model, remote: &RemoteRepository, conn: &connection
         || row.topics != topics_json(&remote.topics)
         || (remote.last_pushed_at.is_some() && row.last_pushed_at != remote.last_pushed_at)
         || row.state != RepositoryState::Active
-        || row.connection_id != Some(conn.id)
-        || row.scope_key != conn.scope_key
 }
 
-fn apply(
-    active: &mut repository::ActiveModel,
-    remote: &RemoteRepository,
-    conn: &connection::Model,
-) {
-    let now = Utc::now();
-    active.connection_id = Set(Some(conn.id));
-    active.scope_key = Set(conn.scope_key.clone());
+/// Sets what a listing says on a row, which comes back `ACTIVE`.
+fn apply(active: &mut repository::ActiveModel, remote: &RemoteRepository) {
     active.name = Set(remote.name.clone());
     active.full_name = Set(remote.full_name.clone());
     active.web_url = Set(remote.web_url.clone());
@@ -89,10 +83,15 @@ fn apply(
     if remote.last_pushed_at.is_some() {
         active.last_pushed_at = Set(remote.last_pushed_at);
     }
+    revive(active);
+}
+
+/// A row listed again is `ACTIVE`, and whatever it kept for a re-attach is spent.
+fn revive(active: &mut repository::ActiveModel) {
     active.state = Set(RepositoryState::Active);
     active.detached_state = Set(None);
     active.detached_scan_enabled = Set(None);
-    active.refreshed_at = Set(now);
+    active.refreshed_at = Set(Utc::now());
 }
 
 fn new_row(
@@ -104,6 +103,7 @@ fn new_row(
     let mut row = repository::ActiveModel {
         id: Set(id),
         organization_id: Set(conn.organization_id),
+        scope_key: Set(conn.scope_key.clone()),
         provider: Set(conn.provider),
         host: Set(conn.host.clone()),
         external_id: Set(remote.external_id.clone()),
@@ -116,8 +116,60 @@ fn new_row(
         last_pushed_at: Set(None),
         ..Default::default()
     };
-    apply(&mut row, remote, conn);
+    apply(&mut row, remote);
     row
+}
+
+/// How a write merges what the provider said into a known row.
+#[derive(Debug, Clone, Copy)]
+enum Merge {
+    /// A listing: the provider's whole view of the repository.
+    Listing,
+    /// An announcement (a GitHub installation was granted the repository): names, URLs and
+    /// visibility, the rest kept until the next discovery lists it.
+    Announcement,
+}
+
+impl Merge {
+    /// The update `remote` calls for on `row`, if any.
+    fn update(
+        self,
+        row: &repository::Model,
+        remote: &RemoteRepository,
+    ) -> Option<repository::ActiveModel> {
+        match self {
+            Merge::Listing => differs(row, remote).then(|| {
+                let mut active: repository::ActiveModel = row.clone().into();
+                apply(&mut active, remote);
+                active
+            }),
+            Merge::Announcement => {
+                // A private flag cannot tell `INTERNAL` from `PRIVATE`.
+                let visibility = match (row.visibility, remote.visibility) {
+                    (Visibility::Internal, Visibility::Private) => Visibility::Internal,
+                    (_, announced) => announced,
+                };
+                let web_url = remote.web_url.clone().or_else(|| row.web_url.clone());
+                let clone_url = remote.clone_url.clone().or_else(|| row.clone_url.clone());
+                let same = row.name == remote.name
+                    && row.full_name == remote.full_name
+                    && row.web_url == web_url
+                    && row.clone_url == clone_url
+                    && row.visibility == visibility
+                    && row.state == RepositoryState::Active;
+                (!same).then(|| {
+                    let mut active: repository::ActiveModel = row.clone().into();
+                    active.name = Set(remote.name.clone());
+                    active.full_name = Set(remote.full_name.clone());
+                    active.web_url = Set(web_url);
+                    active.clone_url = Set(clone_url);
+                    active.visibility = Set(visibility);
+                    revive(&mut active);
+                    active
+                })
+            }
+        }
+    }
 }
 
 /// The rows of `conn`'s organization and host for `repos`, by provider id.
@@ -147,7 +199,7 @@ async fn existing<C: ConnectionTrait>(
 pub struct PageChanges {
     /// New rows.
     pub added: Vec<(Uuid, String)>,
-    /// Changed rows.
+    /// Changed rows (their metadata or state, or the connection newly lists them).
     pub updated: Vec<(Uuid, String)>,
 }
 
@@ -164,159 +216,171 @@ pub async fn upsert_page(
         .into_iter()
         .filter(|r| seen.insert(r.external_id.clone()))
         .collect();
-    let mut changes = PageChanges::default();
-    if page.is_empty() {
-        return Ok(changes);
-    }
-    let existing = existing(db, conn, &page).await?;
-    let mut fresh = Vec::new();
-    let mut changed = Vec::new();
-    for remote in &page {
-        match existing.get(&remote.external_id) {
-            None => {
-                let id = entities::new_id();
-                changes.added.push((id, remote.full_name.clone()));
-                fresh.push(new_row(id, remote, conn));
-            }
-            Some(row) if differs(row, remote, conn) => {
-                let mut active: repository::ActiveModel = row.clone().into();
-                apply(&mut active, remote, conn);
-                changes.updated.push((row.id, remote.full_name.clone()));
-                changed.push(active);
-            }
-            Some(_) => counters.unchanged += 1,
-        }
-    }
-    counters.added += fresh.len() as i64;
-    counters.updated += changed.len() as i64;
-    if changed.is_empty() {
-        // One statement is atomic on its own: no transaction's extra round trips.
-        if !fresh.is_empty() {
-            repository::Entity::insert_many(fresh).exec(db).await?;
-        }
-        return Ok(changes);
-    }
-    let txn = db.begin().await?;
-    for active in changed {
-        active.update(&txn).await?;
-    }
-    if !fresh.is_empty() {
-        repository::Entity::insert_many(fresh).exec(&txn).await?;
-    }
-    txn.commit().await?;
+    let (page_counters, changes) = merge(db, conn, page, Merge::Listing).await?;
+    counters.added += page_counters.added;
+    counters.updated += page_counters.updated;
+    counters.unchanged += page_counters.unchanged;
     Ok(changes)
 }
 
-/// After a complete listing: marks the connection's active repositories that were not listed,
-/// and returns them as `(id, full name)`.
-pub async fn mark_gone(
-    db: &DatabaseConnection,
-    conn: &connection::Model,
-    seen: &HashSet<String>,
-) -> Result<Vec<(Uuid, String)>, DbErr> {
-    let active: Vec<(Uuid, String, String)> = repository::Entity::find()
-        .select_only()
-        .column(repository::Column::Id)
-        .column(repository::Column::ExternalId)
-        .column(repository::Column::FullName)
-        .filter(repository::Column::ConnectionId.eq(conn.id))
-        .filter(repository::Column::State.eq(RepositoryState::Active))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let gone: Vec<(Uuid, String)> = active
-        .into_iter()
-        .filter(|(_, external, _)| !seen.contains(external))
-        .map(|(id, _, full_name)| (id, full_name))
-        .collect();
-    for chunk in gone.chunks(500) {
-        repository::Entity::update_many()
-            .col_expr(
-                repository::Column::State,
-                Expr::value(RepositoryState::Gone),
-            )
-            .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-            .filter(repository::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
-            .exec(db)
-            .await?;
-    }
-    Ok(gone)
-}
-
 /// Upserts repositories a provider announced rather than listed (a GitHub installation was
-/// granted them): new rows get what the announcement has; known rows come back `ACTIVE` under
-/// `conn` with its names and URLs, keeping what the announcement lacks (default branch,
-/// topics, fork, an `INTERNAL` visibility a private flag cannot tell) until the next discovery
-/// lists them. Runs inside the caller's transaction.
-pub async fn upsert_announced<C: ConnectionTrait>(
+/// granted them): new rows get what the announcement has; known rows come back `ACTIVE`,
+/// listed by `conn`, with its names and URLs, keeping what the announcement lacks (default
+/// branch, topics, fork, an `INTERNAL` visibility a private flag cannot tell) until the next
+/// discovery lists them. Runs inside the caller's transaction.
+pub async fn upsert_announced<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     conn: &connection::Model,
     announced: Vec<RemoteRepository>,
 ) -> Result<(Counters, PageChanges), DbErr> {
     let mut seen = HashSet::new();
-    let mut changes = PageChanges::default();
     let announced: Vec<RemoteRepository> = announced
         .into_iter()
         .filter(|r| seen.insert(r.external_id.clone()))
         .map(RemoteRepository::with_safe_urls)
         .collect();
+    merge(db, conn, announced, Merge::Announcement).await
+}
+
+/// Inserts `fresh` rows, skipping any another connection's run inserted since they were looked
+/// up (overlapping scopes list the same repositories); returns the ids it inserted.
+async fn insert_new<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    fresh: &[(Uuid, RemoteRepository)],
+) -> Result<HashSet<Uuid>, DbErr> {
+    if fresh.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let inserted = repository::Entity::insert_many(
+        fresh.iter().map(|(id, remote)| new_row(*id, remote, conn)),
+    )
+    .on_conflict_do_nothing_on([
+        repository::Column::ExternalId,
+        repository::Column::Host,
+        repository::Column::OrganizationId,
+    ])
+    .exec_without_returning(db)
+    .await?;
+    let ids = fresh.iter().map(|(id, _)| *id);
+    match inserted {
+        TryInsertResult::Inserted(count) if count as usize == fresh.len() => Ok(ids.collect()),
+        _ => Ok(repository::Entity::find()
+            .select_only()
+            .column(repository::Column::Id)
+            .filter(repository::Column::Id.is_in(ids))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()),
+    }
+}
+
+/// Merges what the provider said of `remotes` into the organization's rows and records that
+/// `conn` lists them: new rows in one batch, changed rows one by one, links in batches, all in
+/// one transaction (a savepoint inside the caller's); rows and links as they were cost reads only.
+async fn merge<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    mut remotes: Vec<RemoteRepository>,
+    how: Merge,
+) -> Result<(Counters, PageChanges), DbErr> {
     let mut counters = Counters::default();
-    if announced.is_empty() {
+    let mut changes = PageChanges::default();
+    if remotes.is_empty() {
         return Ok((counters, changes));
     }
-    let existing = existing(db, conn, &announced).await?;
+    // Two runs inserting the same repositories do it in one order: neither waits on the other
+    // while holding what the other waits for.
+    remotes.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    let rows = existing(db, conn, &remotes).await?;
+    let links = links_of(db, conn.id, rows.values().map(|r| r.id).collect()).await?;
     let mut fresh = Vec::new();
-    for remote in &announced {
-        let Some(row) = existing.get(&remote.external_id) else {
-            let id = entities::new_id();
-            changes.added.push((id, remote.full_name.clone()));
-            fresh.push(new_row(id, remote, conn));
+    let mut updates = Vec::new();
+    let mut listed = Vec::new();
+    for remote in remotes {
+        let Some(row) = rows.get(&remote.external_id) else {
+            fresh.push((entities::new_id(), remote));
             continue;
         };
-        let visibility = match (row.visibility, remote.visibility) {
-            (Visibility::Internal, Visibility::Private) => Visibility::Internal,
-            (_, announced) => announced,
-        };
-        let web_url = remote.web_url.clone().or_else(|| row.web_url.clone());
-        let clone_url = remote.clone_url.clone().or_else(|| row.clone_url.clone());
-        let same = row.name == remote.name
-            && row.full_name == remote.full_name
-            && row.web_url == web_url
-            && row.clone_url == clone_url
-            && row.visibility == visibility
-            && row.state == RepositoryState::Active
-            && row.connection_id == Some(conn.id)
-            && row.scope_key == conn.scope_key;
-        if same {
+        let update = how.update(row, &remote);
+        let newly_listed = links.get(&row.id) != Some(&true);
+        if update.is_none() && !newly_listed {
             counters.unchanged += 1;
             continue;
         }
-        let mut active: repository::ActiveModel = row.clone().into();
-        active.connection_id = Set(Some(conn.id));
-        active.scope_key = Set(conn.scope_key.clone());
-        active.name = Set(remote.name.clone());
-        active.full_name = Set(remote.full_name.clone());
-        active.web_url = Set(web_url);
-        active.clone_url = Set(clone_url);
-        active.visibility = Set(visibility);
-        active.state = Set(RepositoryState::Active);
-        active.detached_state = Set(None);
-        active.detached_scan_enabled = Set(None);
-        active.refreshed_at = Set(Utc::now());
-        active.update(db).await?;
-        changes.updated.push((row.id, remote.full_name.clone()));
-        counters.updated += 1;
+        updates.extend(update);
+        if newly_listed {
+            listed.push(row.id);
+        }
+        changes.updated.push((row.id, remote.full_name));
     }
-    counters.added = fresh.len() as i64;
-    if !fresh.is_empty() {
-        repository::Entity::insert_many(fresh).exec(db).await?;
+    if fresh.is_empty() && updates.is_empty() && listed.is_empty() {
+        return Ok((counters, changes));
     }
+    let txn = db.begin().await?;
+    let inserted = insert_new(&txn, conn, &fresh).await?;
+    let mut raced = Vec::new();
+    for (id, remote) in fresh {
+        if inserted.contains(&id) {
+            listed.push(id);
+            changes.added.push((id, remote.full_name));
+        } else {
+            raced.push(remote);
+        }
+    }
+    // Rows another connection's run inserted meanwhile are merged like any known row.
+    if !raced.is_empty() {
+        let rows = existing(&txn, conn, &raced).await?;
+        for remote in raced {
+            if let Some(row) = rows.get(&remote.external_id) {
+                updates.extend(how.update(row, &remote));
+                listed.push(row.id);
+                changes.updated.push((row.id, remote.full_name));
+            }
+        }
+    }
+    for active in updates {
+        active.update(&txn).await?;
+    }
+    set_listed(&txn, conn.id, &listed).await?;
+    txn.commit().await?;
+    counters.added = changes.added.len() as i64;
+    counters.updated = changes.updated.len() as i64;
     Ok((counters, changes))
 }
 
-/// Marks exactly these repositories of `conn` gone (the provider said it lost access to them,
-/// so no listing is needed); rows of other connections are left alone. Returns the ones that
-/// were active, as `(id, full name)`.
+/// After a complete listing: `conn` no longer lists the repositories it listed and did not
+/// list this time. Returns those that are now gone, as `(id, full name)`.
+pub async fn mark_gone(
+    db: &DatabaseConnection,
+    conn: &connection::Model,
+    seen: &HashSet<String>,
+) -> Result<Vec<(Uuid, String)>, DbErr> {
+    let listed: Vec<(Uuid, String, String)> = listed_by(conn.id)
+        .column(repository::Column::ExternalId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let unlisted: Vec<(Uuid, String)> = listed
+        .into_iter()
+        .filter(|(_, _, external)| !seen.contains(external))
+        .map(|(id, full_name, _)| (id, full_name))
+        .collect();
+    if unlisted.is_empty() {
+        return Ok(unlisted);
+    }
+    let txn = db.begin().await?;
+    let gone = unlist(&txn, conn.id, unlisted).await?;
+    txn.commit().await?;
+    Ok(gone)
+}
+
+/// `conn` no longer lists exactly these repositories (the provider said it lost access to
+/// them, so no listing is needed); links of other connections are left alone, and a repository
+/// another connection still lists stays `ACTIVE`. Returns those now gone, as `(id, full name)`.
+/// Runs inside the caller's transaction.
 pub async fn mark_removed<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
@@ -325,29 +389,12 @@ pub async fn mark_removed<C: ConnectionTrait>(
     if external_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let active: Vec<(Uuid, String)> = repository::Entity::find()
-        .select_only()
-        .column(repository::Column::Id)
-        .column(repository::Column::FullName)
+    let unlisted: Vec<(Uuid, String)> = listed_by(conn.id)
         .filter(repository::Column::OrganizationId.eq(conn.organization_id))
         .filter(repository::Column::Host.eq(&conn.host))
         .filter(repository::Column::ExternalId.is_in(external_ids))
-        .filter(repository::Column::ConnectionId.eq(conn.id))
-        .filter(repository::Column::State.eq(RepositoryState::Active))
         .into_tuple()
         .all(db)
         .await?;
-    if active.is_empty() {
-        return Ok(active);
-    }
-    repository::Entity::update_many()
-        .col_expr(
-            repository::Column::State,
-            Expr::value(RepositoryState::Gone),
-        )
-        .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-        .filter(repository::Column::Id.is_in(active.iter().map(|(id, _)| *id)))
-        .exec(db)
-        .await?;
-    Ok(active)
+    unlist(db, conn.id, unlisted).await
 }

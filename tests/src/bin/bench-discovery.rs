@@ -459,7 +459,7 @@ async fn explain_shortfall(database_url: &str) {
         return;
     };
     let sql = "SELECT c.provider, c.status, coalesce(c.status_message, ''), \
-               (SELECT count(*) FROM repositories r WHERE r.connection_id = c.id), \
+               (SELECT count(*) FROM repository_connections l WHERE l.connection_id = c.id AND l.listed), \
                coalesce((SELECT string_agg(d.outcome || ' ' || coalesce(d.issues::text, ''), ' | ') \
                          FROM discovery_runs d WHERE d.connection_id = c.id), '') \
                FROM connections c ORDER BY 4";

@@ -128,7 +128,10 @@ pub(crate) fn serve(state: &mut State, req: &Incoming, endpoint: Endpoint) -> Ht
             None => error(StatusCode::NOT_FOUND, "404 Group Not Found"),
         },
         Endpoint::Projects(id) => match group_path(state, &id) {
-            Some(path) => projects(state.scope(Provider::Gitlab, &path), req),
+            Some(path) => {
+                state.scope(Provider::Gitlab, &path);
+                projects(state, &path, req)
+            }
             None => error(StatusCode::NOT_FOUND, "404 Group Not Found"),
         },
         Endpoint::Branch(project, branch) => match state.locate(Provider::Gitlab, project) {
@@ -169,14 +172,35 @@ fn group_json(scope: &Scope, base: &str) -> Value {
     })
 }
 
-fn projects(scope: &Scope, req: &Incoming) -> HttpResponse {
+/// The group's projects, with those of its subgroups (at any depth) when
+/// `include_subgroups=true`, ordered by id as GitLab's `order_by=id` does.
+fn group_projects<'a>(state: &'a State, path: &str, subgroups: bool) -> Vec<(&'a Scope, &'a Repo)> {
+    let below = format!("{path}/");
+    let mut scopes: Vec<&Scope> = state
+        .scopes_of(Provider::Gitlab)
+        .filter(|scope| scope.name == path || (subgroups && scope.name.starts_with(&below)))
+        .collect();
+    if let [only] = scopes.as_slice() {
+        return only.repos.iter().map(|repo| (*only, repo)).collect();
+    }
+    scopes.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut all: Vec<(&Scope, &Repo)> = scopes
+        .into_iter()
+        .flat_map(|scope| scope.repos.iter().map(move |repo| (scope, repo)))
+        .collect();
+    all.sort_by_key(|(_, repo)| repo.id);
+    all
+}
+
+fn projects(state: &State, path: &str, req: &Incoming) -> HttpResponse {
     let per_page = req.number("per_page", 20, 100);
     let page = req.number("page", 1, u64::MAX);
-    let (range, pages) = page_range(scope.repos.len(), per_page, page);
+    let listed = group_projects(state, path, req.param("include_subgroups") == Some("true"));
+    let (range, pages) = page_range(listed.len(), per_page, page);
     let statistics = req.param("statistics") == Some("true");
-    let body: Vec<Value> = scope.repos[range]
+    let body: Vec<Value> = listed[range]
         .iter()
-        .map(|r| project_json(scope, r, &req.base, statistics))
+        .map(|(scope, r)| project_json(scope, r, &req.base, statistics))
         .collect();
 
     let at = |n: u64| req.url_with(&[("page", n.to_string()), ("per_page", per_page.to_string())]);
@@ -203,7 +227,7 @@ fn projects(scope: &Scope, req: &Incoming) -> HttpResponse {
     let mut response = HttpResponse::Ok().json(body);
     set_header(&mut response, "x-page", &page.to_string());
     set_header(&mut response, "x-per-page", &per_page.to_string());
-    set_header(&mut response, "x-total", &scope.repos.len().to_string());
+    set_header(&mut response, "x-total", &listed.len().to_string());
     set_header(&mut response, "x-total-pages", &pages.to_string());
     set_header(&mut response, "x-next-page", &next);
     set_header(&mut response, "x-prev-page", &prev);

@@ -348,6 +348,14 @@ impl State {
         names
     }
 
+    /// The scopes of `provider` that exist so far.
+    pub fn scopes_of(&self, provider: Provider) -> impl Iterator<Item = &Scope> {
+        self.scopes
+            .iter()
+            .filter(move |((p, _), _)| *p == provider)
+            .map(|(_, scope)| scope)
+    }
+
     /// The scope holding the repository with this id, if it exists.
     pub fn locate(&self, provider: Provider, id: u64) -> Option<(&Scope, &Repo)> {
         let name = self.locations.get(&(provider, id))?;

@@ -11,7 +11,7 @@ use entities::{
     repository,
 };
 use jobs::discovery::Outcome;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tests::eventually;
@@ -141,7 +141,10 @@ async fn discovery_writes_every_repository_of_a_paged_group(backend: Backend) {
             .unwrap()
             .archived
     );
-    assert_eq!(seven.connection_id, Some(conn.id));
+    assert_eq!(
+        crate::fixtures::listed_by(&app.state.db, seven).await,
+        [conn.id]
+    );
 
     let conn_now = entities::connection::Entity::find_by_id(conn.id)
         .one(&app.state.db)
@@ -233,12 +236,11 @@ async fn a_rate_limit_mid_listing_marks_nothing_gone_and_reschedules(backend: Ba
         wait > chrono::Duration::seconds(100) && wait <= chrono::Duration::seconds(121),
         "{wait}"
     );
-    let active = repository::Entity::find()
-        .filter(repository::Column::State.eq(RepositoryState::Active))
-        .filter(repository::Column::ConnectionId.eq(conn.id))
-        .count(&app.state.db)
+    let active = crate::fixtures::rows(&app, &conn)
         .await
-        .unwrap();
+        .into_iter()
+        .filter(|r| r.state == RepositoryState::Active)
+        .count();
     assert_eq!(active, 250);
     let conn_now = entities::connection::Entity::find_by_id(conn.id)
         .one(&app.state.db)

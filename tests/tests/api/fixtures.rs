@@ -2,13 +2,27 @@
 //! discovery; and the shortcuts that run one discovery in the test's own task and read its rows.
 
 use chrono::Utc;
-use entities::{RepositoryState, Visibility, connection, finding, repository};
+use entities::{
+    RepositoryState, Visibility, connection, finding, repository, repository_connection,
+};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use uuid::Uuid;
 
-/// Inserts an active repository under `conn`, shaped like a GitLab project in `ghost/mygroup`
-/// (whatever `conn`'s provider).
+/// Inserts an active repository listed by `conn`, shaped like a GitLab project in
+/// `ghost/mygroup` (whatever `conn`'s provider).
 pub async fn repository(
+    db: &DatabaseConnection,
+    conn: &connection::Model,
+    external_id: &str,
+    name: &str,
+) -> repository::Model {
+    let row = repository_row(db, conn, external_id, name).await;
+    link(db, conn, &row, true).await;
+    row
+}
+
+/// Inserts the row of an active repository of `conn`'s scope, linked to no connection.
+pub async fn repository_row(
     db: &DatabaseConnection,
     conn: &connection::Model,
     external_id: &str,
@@ -18,7 +32,6 @@ pub async fn repository(
     repository::ActiveModel {
         id: Set(entities::new_id()),
         organization_id: Set(conn.organization_id),
-        connection_id: Set(Some(conn.id)),
         scope_key: Set(conn.scope_key.clone()),
         provider: Set(conn.provider),
         host: Set(conn.host.clone()),
@@ -48,6 +61,24 @@ pub async fn repository(
     .insert(db)
     .await
     .unwrap()
+}
+
+/// Records that `conn` lists `repo` (`listed`), or listed it once.
+pub async fn link(
+    db: &DatabaseConnection,
+    conn: &connection::Model,
+    repo: &repository::Model,
+    listed: bool,
+) {
+    repository_connection::ActiveModel {
+        connection_id: Set(conn.id),
+        repository_id: Set(repo.id),
+        listed: Set(listed),
+        linked_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .unwrap();
 }
 
 /// Inserts a finding on `repo`, as the analysis engine would.
@@ -102,15 +133,34 @@ pub async fn discover(
     }
 }
 
-/// The repositories `conn` holds.
+/// The repositories `conn` has links to (listed or not).
 pub async fn rows(
     app: &crate::helpers::TestApp,
     conn: &connection::Model,
 ) -> Vec<repository::Model> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
     repository::Entity::find()
-        .filter(repository::Column::ConnectionId.eq(conn.id))
+        .join(
+            JoinType::InnerJoin,
+            repository_connection::Relation::Repository.def().rev(),
+        )
+        .filter(repository_connection::Column::ConnectionId.eq(conn.id))
         .all(&app.state.db)
         .await
         .unwrap()
+}
+
+/// The connections that list `repo`, in the order they first did.
+pub async fn listed_by(db: &DatabaseConnection, repo: &repository::Model) -> Vec<Uuid> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    repository_connection::Entity::find()
+        .filter(repository_connection::Column::RepositoryId.eq(repo.id))
+        .filter(repository_connection::Column::Listed.eq(true))
+        .order_by_asc(repository_connection::Column::LinkedAt)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.connection_id)
+        .collect()
 }

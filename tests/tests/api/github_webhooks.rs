@@ -327,7 +327,10 @@ async fn an_approved_installation_completes_the_pending_requests_of_its_requeste
     assert_eq!(app.state.queues.cancel(completed.id).await.unwrap(), 1);
     assert!(completed.next_discovery_at.unwrap() > Utc::now() + chrono::Duration::minutes(5));
     let reattached = repo(&app, &kept_repo).await;
-    assert_eq!(reattached.connection_id, Some(completed.id));
+    assert_eq!(
+        fixtures::listed_by(&app.state.db, &reattached).await,
+        [completed.id]
+    );
     assert_eq!(
         (reattached.state, reattached.scan_enabled),
         (RepositoryState::Active, true)

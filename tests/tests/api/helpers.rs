@@ -23,7 +23,7 @@ fn redis_url() -> String {
     std::env::var("TETHER_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn postgres_admin_url() -> String {
+pub(crate) fn postgres_admin_url() -> String {
     std::env::var("TETHER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
@@ -104,7 +104,10 @@ impl Drop for TestApp {
 
 /// Raw settings for a test: random port, fresh database (created here for PostgreSQL), its own
 /// queue namespace, a key file in a temp directory.
-async fn test_settings(backend: Backend, dir: &std::path::Path) -> (RawSettings, Option<String>) {
+pub(crate) async fn test_settings(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> (RawSettings, Option<String>) {
     let mut raw = RawSettings {
         listen: "127.0.0.1:0".into(),
         queue_namespace: format!("t{}", Uuid::new_v4().simple()),

@@ -24,6 +24,8 @@ mod github_link;
 mod github_webhooks;
 mod graphql_http;
 mod housekeeping;
+mod migrations;
+mod overlapping_scopes;
 mod providers;
 mod schema;
 mod secrets;

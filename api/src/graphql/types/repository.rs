@@ -6,7 +6,7 @@ use super::finding::FindingNode;
 use crate::graphql::context::{state, viewer};
 use crate::graphql::errors::{ApiError, ApiResult};
 use crate::graphql::ids::{Kind, encode};
-use crate::graphql::loaders::ConnectionLoader;
+use crate::graphql::loaders::{ConnectionLoader, RepositoryConnectionsLoader};
 use crate::graphql::pagination::{Page, PageArgs, paginate};
 use crate::services::repositories;
 use async_graphql::dataloader::DataLoader;
@@ -16,6 +16,31 @@ use entities::{finding, repository};
 
 /// A repository, identified by its provider's stable id.
 pub struct RepositoryNode(pub repository::Model);
+
+impl RepositoryNode {
+    /// Its connections, as `connections` answers.
+    async fn linked(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConnectionNode>> {
+        let ids = ctx
+            .data::<DataLoader<RepositoryConnectionsLoader>>()
+            .map_err(|_| ApiError::Internal("connections loader missing".into()))?
+            .load_one(self.0.id)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .unwrap_or_default();
+        let mut found = ctx
+            .data::<DataLoader<ConnectionLoader>>()
+            .map_err(|_| ApiError::Internal("connection loader missing".into()))?
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .filter(|c| c.organization_id == self.0.organization_id)
+            .map(ConnectionNode)
+            .collect())
+    }
+}
 
 #[Object(name = "Repository")]
 impl RepositoryNode {
@@ -104,21 +129,17 @@ impl RepositoryNode {
     async fn refreshed_at(&self) -> DateTime<Utc> {
         self.0.refreshed_at
     }
-    /// Its connection; null once detached.
+    /// The connections that list it, in the order they first did; for a repository none lists
+    /// any more, those that listed it last. Empty once detached.
+    async fn connections(&self, ctx: &Context<'_>) -> ApiResult<Vec<ConnectionNode>> {
+        self.linked(ctx).await
+    }
+    /// The first of its connections; null once detached.
+    #[graphql(
+        deprecation = "A repository may be listed by several connections: use `connections`."
+    )]
     async fn connection(&self, ctx: &Context<'_>) -> ApiResult<Option<ConnectionNode>> {
-        let Some(id) = self.0.connection_id else {
-            return Ok(None);
-        };
-        let loader = ctx
-            .data::<DataLoader<ConnectionLoader>>()
-            .map_err(|_| ApiError::Internal("connection loader missing".into()))?;
-        let found = loader
-            .load_one(id)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(found
-            .filter(|c| c.organization_id == self.0.organization_id)
-            .map(ConnectionNode))
+        Ok(self.linked(ctx).await?.into_iter().next())
     }
     /// Findings of the analysis engine, oldest first.
     #[graphql(complexity = "first.unwrap_or(50).clamp(1, 100) as usize * child_complexity")]

@@ -7,6 +7,7 @@
 use super::{Change, TouchedRow, of_installation};
 use crate::state::AppState;
 use chrono::Utc;
+use entities::repository_connection as link;
 use entities::{RepositoryState, connection, repository};
 use jobs::discovery::{mark_removed, upsert_announced};
 use jobs::providers::github::InstallationId;
@@ -15,8 +16,8 @@ use jobs::providers::github::webhooks::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    UpdateMany,
+    ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationTrait, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -77,15 +78,16 @@ async fn rows_of(
             Condition::all()
                 .add(repository::Column::OrganizationId.eq(conn.organization_id))
                 .add(repository::Column::Host.eq(&conn.host))
-                .add(repository::Column::ConnectionId.eq(conn.id)),
+                .add(link::Column::ConnectionId.eq(conn.id)),
         );
     }
     repository::Entity::find()
         .select_only()
         .column(repository::Column::Id)
         .column(repository::Column::OrganizationId)
-        .column(repository::Column::ConnectionId)
+        .column(link::Column::ConnectionId)
         .column(repository::Column::FullName)
+        .join(JoinType::InnerJoin, link::Relation::Repository.def().rev())
         .filter(repository::Column::ExternalId.eq(external_id.to_string()))
         .filter(owners)
         .into_tuple()

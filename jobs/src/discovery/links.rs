@@ -1,0 +1,290 @@
+//! Which connections list which repositories: a link per (connection, repository), `listed`
+//! while that connection's listings include it. The rules of a repository's state live here:
+//! `ACTIVE` while any link is listed; `GONE` once the connections that listed it each completed
+//! a listing without it; `DETACHED` when no connection covers it any more. Deleting one of two
+//! overlapping connections leaves the repositories the other lists as they were.
+
+use chrono::Utc;
+use entities::repository_connection as link;
+use entities::{RepositoryState, connection, repository};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    RelationTrait, Set,
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Links per statement: four parameters each, far below SQLite's limit.
+pub(crate) const LINK_CHUNK: usize = 1000;
+
+/// Which of `repositories` `connection` has a link to, and whether it is listed.
+pub(crate) async fn links_of<C: ConnectionTrait>(
+    db: &C,
+    connection: Uuid,
+    repositories: Vec<Uuid>,
+) -> Result<HashMap<Uuid, bool>, DbErr> {
+    let mut links = HashMap::new();
+    for chunk in repositories.chunks(LINK_CHUNK) {
+        let rows: Vec<(Uuid, bool)> = link::Entity::find()
+            .select_only()
+            .column(link::Column::RepositoryId)
+            .column(link::Column::Listed)
+            .filter(link::Column::ConnectionId.eq(connection))
+            .filter(link::Column::RepositoryId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        links.extend(rows);
+    }
+    Ok(links)
+}
+
+/// Records that `connection` lists `repositories` (new links, or links listed again).
+pub(crate) async fn set_listed<C: ConnectionTrait>(
+    db: &C,
+    connection: Uuid,
+    repositories: &[Uuid],
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    for chunk in repositories.chunks(LINK_CHUNK) {
+        link::Entity::insert_many(chunk.iter().map(|id| link::ActiveModel {
+            connection_id: Set(connection),
+            repository_id: Set(*id),
+            listed: Set(true),
+            linked_at: Set(now),
+        }))
+        .on_conflict(
+            OnConflict::columns([link::Column::ConnectionId, link::Column::RepositoryId])
+                .update_column(link::Column::Listed)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The repositories `connection` lists, selecting `(id, full name)`.
+pub fn listed_by(connection: Uuid) -> sea_orm::Select<repository::Entity> {
+    repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .column(repository::Column::FullName)
+        .join(JoinType::InnerJoin, link::Relation::Repository.def().rev())
+        .filter(link::Column::ConnectionId.eq(connection))
+        .filter(link::Column::Listed.eq(true))
+}
+
+/// `connection` no longer lists `repositories`; those no other connection lists are gone.
+/// Returns the gone ones. Runs inside the caller's transaction.
+pub(crate) async fn unlist<C: ConnectionTrait>(
+    db: &C,
+    connection: Uuid,
+    repositories: Vec<(Uuid, String)>,
+) -> Result<Vec<(Uuid, String)>, DbErr> {
+    let mut gone = Vec::new();
+    for chunk in repositories.chunks(LINK_CHUNK) {
+        let ids = || chunk.iter().map(|(id, _)| *id);
+        link::Entity::update_many()
+            .col_expr(link::Column::Listed, Expr::value(false))
+            .filter(link::Column::ConnectionId.eq(connection))
+            .filter(link::Column::RepositoryId.is_in(ids()))
+            .exec(db)
+            .await?;
+        let still_listed: HashSet<Uuid> = link::Entity::find()
+            .select_only()
+            .column(link::Column::RepositoryId)
+            .filter(link::Column::RepositoryId.is_in(ids()))
+            .filter(link::Column::Listed.eq(true))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let now_gone: Vec<(Uuid, String)> = chunk
+            .iter()
+            .filter(|(id, _)| !still_listed.contains(id))
+            .cloned()
+            .collect();
+        if now_gone.is_empty() {
+            continue;
+        }
+        repository::Entity::update_many()
+            .col_expr(
+                repository::Column::State,
+                Expr::value(RepositoryState::Gone),
+            )
+            .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+            .filter(repository::Column::Id.is_in(now_gone.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await?;
+        gone.extend(now_gone);
+    }
+    Ok(gone)
+}
+
+/// What deleting a connection did to the repositories it covered, as `(id, full name)`.
+#[derive(Debug, Default)]
+pub struct Released {
+    /// No connection covers them any more: `DETACHED`, scanning off, findings kept.
+    pub detached: Vec<(Uuid, String)>,
+    /// Other connections cover them but none lists them: `GONE`.
+    pub gone: Vec<(Uuid, String)>,
+}
+
+/// Removes `conn`'s links before it is deleted: repositories another connection lists stay as
+/// they are; those no other connection covers become `DETACHED`, remembering their state, scan
+/// flag and `conn`'s scope so connecting the scope again re-attaches them. Runs inside the
+/// caller's transaction.
+pub async fn release<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<Released, DbErr> {
+    let covered: Vec<(Uuid, String)> = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .column(repository::Column::FullName)
+        .join(JoinType::InnerJoin, link::Relation::Repository.def().rev())
+        .filter(link::Column::ConnectionId.eq(conn.id))
+        .filter(repository::Column::OrganizationId.eq(conn.organization_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    link::Entity::delete_many()
+        .filter(link::Column::ConnectionId.eq(conn.id))
+        .exec(db)
+        .await?;
+    let mut released = Released::default();
+    for chunk in covered.chunks(LINK_CHUNK) {
+        let ids = || chunk.iter().map(|(id, _)| *id);
+        // What still covers each: any link, and whether one is listed.
+        let mut others: HashMap<Uuid, bool> = HashMap::new();
+        let rows: Vec<(Uuid, bool)> = link::Entity::find()
+            .select_only()
+            .column(link::Column::RepositoryId)
+            .column(link::Column::Listed)
+            .filter(link::Column::RepositoryId.is_in(ids()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, listed) in rows {
+            *others.entry(id).or_default() |= listed;
+        }
+        let (detached, gone): (Vec<_>, Vec<_>) = chunk
+            .iter()
+            .filter(|(id, _)| others.get(id) != Some(&true))
+            .cloned()
+            .partition(|(id, _)| !others.contains_key(id));
+        if !detached.is_empty() {
+            repository::Entity::update_many()
+                .col_expr(
+                    repository::Column::DetachedState,
+                    Expr::col(repository::Column::State),
+                )
+                .col_expr(
+                    repository::Column::DetachedScanEnabled,
+                    Expr::col(repository::Column::ScanEnabled),
+                )
+                .col_expr(repository::Column::ScopeKey, Expr::value(&conn.scope_key))
+                .col_expr(
+                    repository::Column::State,
+                    Expr::value(RepositoryState::Detached),
+                )
+                .col_expr(repository::Column::ScanEnabled, Expr::value(false))
+                .filter(repository::Column::Id.is_in(detached.iter().map(|(id, _)| *id)))
+                .exec(db)
+                .await?;
+        }
+        // Listed only by `conn`, and the others that cover it completed listings without it.
+        let gone: Vec<(Uuid, String)> = if gone.is_empty() {
+            gone
+        } else {
+            let active: HashSet<Uuid> = repository::Entity::find()
+                .select_only()
+                .column(repository::Column::Id)
+                .filter(repository::Column::Id.is_in(gone.iter().map(|(id, _)| *id)))
+                .filter(repository::Column::State.eq(RepositoryState::Active))
+                .into_tuple::<Uuid>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect();
+            gone.into_iter()
+                .filter(|(id, _)| active.contains(id))
+                .collect()
+        };
+        if !gone.is_empty() {
+            repository::Entity::update_many()
+                .col_expr(
+                    repository::Column::State,
+                    Expr::value(RepositoryState::Gone),
+                )
+                .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+                .filter(repository::Column::Id.is_in(gone.iter().map(|(id, _)| *id)))
+                .exec(db)
+                .await?;
+        }
+        released.detached.extend(detached);
+        released.gone.extend(gone);
+    }
+    Ok(released)
+}
+
+/// Re-attaches `organization`'s detached repositories of `scope_key` (left by an earlier
+/// connection to the same scope) to `connection`, with the state and scan flag they had; the
+/// next complete discovery decides what is still there. Returns how many.
+pub async fn reattach<C: ConnectionTrait>(
+    db: &C,
+    organization: Uuid,
+    scope_key: &str,
+    connection: Uuid,
+) -> Result<u64, DbErr> {
+    let detached: Vec<(Uuid, Option<RepositoryState>)> = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .column(repository::Column::DetachedState)
+        .filter(repository::Column::OrganizationId.eq(organization))
+        .filter(repository::Column::ScopeKey.eq(scope_key))
+        .filter(repository::Column::State.eq(RepositoryState::Detached))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    for chunk in detached.chunks(LINK_CHUNK) {
+        link::Entity::insert_many(chunk.iter().map(|(id, state)| link::ActiveModel {
+            connection_id: Set(connection),
+            repository_id: Set(*id),
+            listed: Set(state.unwrap_or(RepositoryState::Active) == RepositoryState::Active),
+            linked_at: Set(now),
+        }))
+        .on_conflict(
+            OnConflict::columns([link::Column::ConnectionId, link::Column::RepositoryId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+        repository::Entity::update_many()
+            .col_expr(
+                repository::Column::State,
+                Expr::col(repository::Column::DetachedState).if_null(RepositoryState::Active),
+            )
+            .col_expr(
+                repository::Column::ScanEnabled,
+                Expr::col(repository::Column::DetachedScanEnabled).if_null(true),
+            )
+            .col_expr(
+                repository::Column::DetachedState,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                repository::Column::DetachedScanEnabled,
+                Expr::value(Option::<bool>::None),
+            )
+            .filter(repository::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await?;
+    }
+    Ok(detached.len() as u64)
+}
