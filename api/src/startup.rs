@@ -108,6 +108,7 @@ pub async fn build_state(settings: &Settings, migrate: bool) -> Result<AppState,
         providers: providers.clone(),
         fetch: FetchPolicy {
             max_wait: settings.jobs.max_rate_limit_wait,
+            max_body: settings.jobs.max_provider_body,
             ..FetchPolicy::default()
         },
         schedule: SchedulePolicy::default(),

@@ -85,6 +85,10 @@ pub struct RawSettings {
     /// `TETHER_DISCOVERY_DEADLINE_SECS`: the longest one discovery may run; past it the run
     /// ends `PARTIAL`, its lease is released and the connection comes due again.
     pub discovery_deadline_secs: u64,
+    /// `TETHER_PROVIDER_MAX_BODY_BYTES`: the largest provider answer a job reads (a listing
+    /// page, Azure's whole repository list); past it the run ends `PARTIAL` with an issue
+    /// naming the endpoint.
+    pub provider_max_body_bytes: u64,
 }
 
 impl Default for RawSettings {
@@ -124,6 +128,7 @@ impl Default for RawSettings {
             scheduler_interval_secs: 5,
             max_rate_limit_wait_secs: 30,
             discovery_deadline_secs: 900,
+            provider_max_body_bytes: 32 * 1024 * 1024,
         }
     }
 }

@@ -133,6 +133,8 @@ pub struct JobSettings {
     pub max_rate_limit_wait: std::time::Duration,
     /// Longest one discovery may run.
     pub discovery_deadline: std::time::Duration,
+    /// Largest provider answer a job reads, in bytes.
+    pub max_provider_body: usize,
 }
 
 impl std::fmt::Debug for Settings {

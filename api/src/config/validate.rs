@@ -112,6 +112,10 @@ impl Settings {
                 raw.discovery_deadline_secs,
                 "TETHER_DISCOVERY_DEADLINE_SECS",
             ),
+            (
+                raw.provider_max_body_bytes,
+                "TETHER_PROVIDER_MAX_BODY_BYTES",
+            ),
         ] {
             if value == 0 {
                 return Err(bad(setting, "must be at least 1"));
@@ -156,6 +160,8 @@ impl Settings {
                 scheduler_every: std::time::Duration::from_secs(raw.scheduler_interval_secs),
                 max_rate_limit_wait: std::time::Duration::from_secs(raw.max_rate_limit_wait_secs),
                 discovery_deadline: std::time::Duration::from_secs(raw.discovery_deadline_secs),
+                max_provider_body: usize::try_from(raw.provider_max_body_bytes)
+                    .unwrap_or(usize::MAX),
             },
         })
     }

@@ -158,4 +158,49 @@ impl Discovery {
             .await
             .map(|_| ())
     }
+
+    /// Keeps run `run`'s lease on connection `id` on a task of its own: renews it every
+    /// [`RENEW_EVERY`] and reads the connection's cancel request (one the bus lost). The run's
+    /// page writes hold SQLite's write lock across awaits, so a renewal awaited in the run's own
+    /// task would wait for a transaction that cannot go on until it returns. Reports a request
+    /// to cancel, or a failed renewal; stops when the returned guard is dropped.
+    pub(super) fn keep_lease(
+        &self,
+        id: Uuid,
+        run: Uuid,
+        started: DateTime<Utc>,
+    ) -> (
+        tokio::sync::mpsc::Receiver<Keeper>,
+        tokio_util::task::AbortOnDropHandle<()>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let mut renewals = tokio::time::interval(RENEW_EVERY);
+            renewals.tick().await;
+            loop {
+                renewals.tick().await;
+                let seen = match this.renew_lease(id, run).await {
+                    Ok(()) => match this.cancel_requested(id, started).await {
+                        Ok(true) => Keeper::CancelRequested,
+                        Ok(false) => continue,
+                        Err(err) => Keeper::Failed(err),
+                    },
+                    Err(err) => Keeper::Failed(err),
+                };
+                let _ = tx.send(seen).await;
+                return;
+            }
+        });
+        (rx, tokio_util::task::AbortOnDropHandle::new(task))
+    }
+}
+
+/// What keeping a run's lease turned up.
+#[derive(Debug)]
+pub(super) enum Keeper {
+    /// Someone asked to cancel the run.
+    CancelRequested,
+    /// The lease could not be renewed.
+    Failed(DbErr),
 }

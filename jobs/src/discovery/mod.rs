@@ -293,8 +293,7 @@ impl Discovery {
         // let it lapse while this run is alive.
         let work = async { tokio::join!(listing, writing) };
         tokio::pin!(work);
-        let mut renewals = tokio::time::interval(lease::RENEW_EVERY);
-        renewals.tick().await;
+        let (mut kept, _keeper) = self.keep_lease(row.id, run_id, run.started_at);
         // A cancellation arrives on the bus at once; the request's column, read at each renewal,
         // catches one the bus lost. (Polling the column every second starved SQLite's pool.)
         let mut signals = self.events.subscribe();
@@ -313,12 +312,10 @@ impl Discovery {
         let (listed, written) = loop {
             tokio::select! {
                 done = &mut work => break done,
-                _ = renewals.tick() => {
-                    self.renew_lease(row.id, run_id).await?;
-                    if self.cancel_requested(row.id, run.started_at).await? {
-                        return Ok(stopped(RunFailure::Cancelled));
-                    }
-                }
+                Some(seen) = kept.recv() => match seen {
+                    lease::Keeper::CancelRequested => return Ok(stopped(RunFailure::Cancelled)),
+                    lease::Keeper::Failed(err) => return Err(err),
+                },
                 signal = signals.recv() => {
                     if let Ok(message) = signal
                         && message.organization_id == row.organization_id

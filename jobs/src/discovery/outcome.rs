@@ -34,6 +34,8 @@ pub enum IssueCode {
     DeadlineExceeded,
     /// The database failed during the run.
     DatabaseError,
+    /// A provider's answer was larger than a job reads (`TETHER_PROVIDER_MAX_BODY_BYTES`).
+    ResponseTooLarge,
 }
 
 impl IssueCode {
@@ -52,6 +54,7 @@ impl IssueCode {
             Self::Cancelled => "CANCELLED",
             Self::DeadlineExceeded => "DEADLINE_EXCEEDED",
             Self::DatabaseError => "DATABASE_ERROR",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
         }
     }
 }
@@ -208,10 +211,10 @@ pub fn verdict(
             IssueCode::AppMisconfigured,
         ),
         FetchError::Transient(_) | FetchError::Protocol(_) | FetchError::TooLarge(_) => {
-            let code = if matches!(failure, FetchError::Transient(_)) {
-                IssueCode::ProviderUnavailable
-            } else {
-                IssueCode::ProviderError
+            let code = match failure {
+                FetchError::Transient(_) => IssueCode::ProviderUnavailable,
+                FetchError::TooLarge(_) => IssueCode::ResponseTooLarge,
+                _ => IssueCode::ProviderError,
             };
             Verdict {
                 outcome: cut_short,
@@ -336,7 +339,20 @@ mod tests {
             (
                 fetch(FetchError::TooLarge(msg())),
                 NONE,
-                (Failed, ConnectionStatus::Degraded, Some("PROVIDER_ERROR")),
+                (
+                    Failed,
+                    ConnectionStatus::Degraded,
+                    Some("RESPONSE_TOO_LARGE"),
+                ),
+            ),
+            (
+                fetch(FetchError::TooLarge(msg())),
+                SOME,
+                (
+                    Partial,
+                    ConnectionStatus::Degraded,
+                    Some("RESPONSE_TOO_LARGE"),
+                ),
             ),
             (
                 Err(RunFailure::Unreadable(super::super::PrepareError::Scope(

@@ -55,7 +55,7 @@ impl Default for FetchPolicy {
             attempts: 4,
             base_backoff: Duration::from_millis(250),
             max_wait: Duration::from_secs(30),
-            max_body: 64 * 1024 * 1024,
+            max_body: 32 * 1024 * 1024,
             retry_timeouts: true,
         }
     }
@@ -248,6 +248,8 @@ impl Fetcher {
     /// Reads a body, refusing one larger than the policy's cap before or while it arrives.
     pub async fn body(&self, mut response: Response) -> Result<Vec<u8>, FetchError> {
         let cap = self.policy.max_body;
+        // The endpoint, without its query: which answer was too large, for the operator.
+        let endpoint = format!("{}{}", self.host, response.url().path());
         let oversized = || {
             let limit = if cap >= 1024 * 1024 {
                 format!("{} MiB", cap / (1024 * 1024))
@@ -255,8 +257,7 @@ impl Fetcher {
                 format!("{cap} bytes")
             };
             FetchError::TooLarge(format!(
-                "{} answered with a body larger than {limit}",
-                self.host
+                "{endpoint} answered with a body larger than {limit}"
             ))
         };
         if response
@@ -359,5 +360,28 @@ mod tests {
             HeaderValue::from_static("<https://x/1>; rel=\"last\""),
         );
         assert_eq!(next_link(&headers), None);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever reset a header announced and whenever "now" is, the instant recorded in
+            /// the shared budget is at most a day (and a millisecond) ahead, with no overflow.
+            #[test]
+            fn a_recorded_reset_is_at_most_a_day_ahead(
+                reset_ms in -8_210_266_876_800_000i64..8_210_266_876_799_999i64,
+                now_secs in -62_135_596_800i64..253_402_300_799i64,
+                wait_secs in any::<u64>(),
+            ) {
+                let now = chrono::DateTime::from_timestamp(now_secs, 0).unwrap();
+                let reset = chrono::DateTime::from_timestamp_millis(reset_ms).unwrap();
+                let longest = now + to_chrono(LONGEST_WAIT) + chrono::Duration::milliseconds(1);
+                prop_assert!(capped(reset, now) <= longest);
+                let waited = capped(now + to_chrono(Duration::from_secs(wait_secs)), now);
+                prop_assert!(waited <= longest);
+            }
+        }
     }
 }

@@ -200,4 +200,74 @@ mod tests {
         assert_eq!(state.delayed, Some(Duration::from_millis(500)));
         assert_eq!(state.wait(now()), Some(Duration::from_secs(10)));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+        use reqwest::header::{HeaderName, HeaderValue};
+
+        /// What a hostile or broken server might put in a rate-limit header: numbers of every
+        /// size and sign (fractions, exponents, NaN, infinities), dates far in the past and
+        /// future, and noise.
+        fn header_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<f64>().prop_map(|v| v.to_string()),
+                any::<f64>().prop_map(|v| format!("{v:e}")),
+                any::<i64>().prop_map(|v| v.to_string()),
+                any::<u128>().prop_map(|v| v.to_string()),
+                Just("NaN".to_owned()),
+                Just("inf".to_owned()),
+                Just("-inf".to_owned()),
+                (-62_135_596_800i64..253_402_300_799i64).prop_map(|t| {
+                    DateTime::from_timestamp(t, 0)
+                        .map(|d| d.to_rfc2822())
+                        .unwrap_or_default()
+                }),
+                "[0-9eE+.-]{0,40}",
+                "\\PC{0,40}",
+            ]
+        }
+
+        fn names() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![
+                "retry-after",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "x-ratelimit-delay",
+            ])
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// No header value panics, and every wait it yields is finite and at most a day,
+            /// whenever "now" is.
+            #[test]
+            fn any_rate_limit_headers_give_a_bounded_wait(
+                pairs in prop::collection::vec((names(), header_value()), 0..8),
+                now_secs in -62_135_596_800i64..253_402_300_799i64,
+            ) {
+                let now = DateTime::from_timestamp(now_secs, 0).unwrap();
+                let mut map = HeaderMap::new();
+                for (name, value) in &pairs {
+                    if let Ok(value) = HeaderValue::from_str(value) {
+                        map.append(HeaderName::from_static(name), value);
+                    }
+                }
+                let state = RateLimitState::from_headers(&map, now);
+                prop_assert!(state.wait(now).is_none_or(|w| w <= LONGEST_WAIT), "{state:?}");
+                prop_assert!(state.retry_after.is_none_or(|w| w <= LONGEST_WAIT));
+                prop_assert!(state.delayed.is_none_or(|w| w <= LONGEST_WAIT));
+            }
+
+            /// `Retry-After` alone, as any text: a wait of at most a day, or none.
+            #[test]
+            fn any_retry_after_is_at_most_a_day(value in header_value()) {
+                let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+                prop_assert!(retry_after(&value, now).is_none_or(|w| w <= LONGEST_WAIT));
+            }
+        }
+    }
 }

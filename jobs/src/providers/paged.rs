@@ -59,21 +59,7 @@ pub(crate) async fn list_all<S: PagedSource>(
                 "the provider claims {total} pages of repositories, more than Tether lists ({MAX_PAGES})"
             )));
         }
-        // The count is believed only as far as the data goes: an empty page inside the announced
-        // range means the listing is inconsistent (or the count is made up), so it ends there,
-        // before a fabricated count can cost thousands of requests.
-        return futures::stream::iter(2..=total)
-            .map(|n| async move { source.fetch(Cursor::Number(n)).await.map(|page| (n, page)) })
-            .buffer_unordered(CONCURRENT_PAGES)
-            .try_for_each(|(n, page)| async move {
-                if page.items.is_empty() {
-                    return Err(FetchError::Protocol(format!(
-                        "page {n} of the {total} the provider announced is empty: its page count does not match its data"
-                    )));
-                }
-                deliver(pages, page.items).await
-            })
-            .await;
+        return list_numbered(source, pages, total).await;
     }
     let (mut followed, mut last_number) = (1u64, 1u64);
     let mut seen_urls = std::collections::HashSet::new();
@@ -97,6 +83,50 @@ pub(crate) async fn list_all<S: PagedSource>(
         deliver(pages, page.items).await?;
     }
     Ok(())
+}
+
+/// Pages 2 to `total` of a listing whose first page announced `total`, a few at a time. The
+/// count is believed only as far as the data goes: an empty page inside the announced range
+/// means the listing is inconsistent (or the count is made up), so no page past it is asked
+/// for, before a fabricated count can cost thousands of requests. The pages that did come are
+/// delivered, and the listing ends in a protocol error (the run is `PARTIAL`: nothing is
+/// marked gone on an inconsistent listing).
+async fn list_numbered<S: PagedSource>(
+    source: &S,
+    pages: &PageSink,
+    total: u64,
+) -> Result<(), FetchError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let first_empty = AtomicU64::new(u64::MAX);
+    let first_empty = &first_empty;
+    futures::stream::iter(2..=total)
+        .map(|n| async move {
+            if n > first_empty.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            source
+                .fetch(Cursor::Number(n))
+                .await
+                .map(|page| Some((n, page)))
+        })
+        .buffer_unordered(CONCURRENT_PAGES)
+        .try_for_each(|fetched| async move {
+            match fetched {
+                Some((n, page)) if page.items.is_empty() => {
+                    first_empty.fetch_min(n, Ordering::Relaxed);
+                    Ok(())
+                }
+                Some((_, page)) => deliver(pages, page.items).await,
+                None => Ok(()),
+            }
+        })
+        .await?;
+    match first_empty.load(Ordering::Relaxed) {
+        u64::MAX => Ok(()),
+        n => Err(FetchError::Protocol(format!(
+            "page {n} of the {total} the provider announced is empty: its page count does not match its data"
+        ))),
+    }
 }
 
 #[cfg(test)]

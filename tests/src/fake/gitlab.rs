@@ -1,5 +1,6 @@
 //! GitLab REST API v4: token introspection, groups, members, group projects, branches.
 
+use super::hostile::HostileAnswer;
 use super::http::{Incoming, link_header, not_modified, page_range, set_header, with_etag};
 use super::state::{Budget, Provider, Repo, Scope, State};
 use actix_web::HttpResponse;
@@ -198,9 +199,20 @@ fn projects(state: &State, path: &str, req: &Incoming) -> HttpResponse {
     let listed = group_projects(state, path, req.param("include_subgroups") == Some("true"));
     let (range, pages) = page_range(listed.len(), per_page, page);
     let statistics = req.param("statistics") == Some("true");
+    let unsafe_urls = matches!(
+        state.hostile_rule(&req.path_and_query),
+        Some(HostileAnswer::UnsafeUrls)
+    );
     let body: Vec<Value> = listed[range]
         .iter()
-        .map(|(scope, r)| project_json(scope, r, &req.base, statistics))
+        .map(|(scope, r)| {
+            let mut project = project_json(scope, r, &req.base, statistics);
+            if unsafe_urls {
+                project["web_url"] = json!("javascript:alert(document.cookie)");
+                project["http_url_to_repo"] = json!("file:///etc/passwd");
+            }
+            project
+        })
         .collect();
 
     let at = |n: u64| req.url_with(&[("page", n.to_string()), ("per_page", per_page.to_string())]);

@@ -14,6 +14,7 @@ mod azure;
 mod bitbucket;
 mod github;
 mod gitlab;
+mod hostile;
 mod http;
 mod server;
 mod state;
@@ -21,6 +22,7 @@ mod state;
 pub use github::ops::OpError;
 pub use github::webhooks::{Delivery, Signature, signature};
 pub use github::world::{GithubApp, GithubOrg, GithubUser};
+pub use hostile::{Hostile, HostileAnswer};
 pub use state::{Fault, Provider, REPOS_PER_AZURE_PROJECT, RepoInfo, Stats, Target};
 
 use github::webhooks::{Deliverer, flush};
@@ -161,6 +163,16 @@ impl FakeCodeHost {
     /// Makes the next `fault.count` matching requests fail.
     pub fn inject_fault(&self, fault: Fault) {
         self.state().inject(fault);
+    }
+
+    /// Answers the matching requests in a hostile way until [`Self::clear_hostile`].
+    pub fn set_hostile(&self, rule: Hostile) {
+        self.state().set_hostile(rule);
+    }
+
+    /// Answers every request normally again.
+    pub fn clear_hostile(&self) {
+        self.state().clear_hostile();
     }
 
     /// Provider requests served so far.

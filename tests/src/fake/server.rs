@@ -2,6 +2,7 @@
 //! faults, counters and rate-limit headers.
 
 use super::github::webhooks::{Deliverer, flush};
+use super::hostile::{self, HostileAnswer};
 use super::http::{Incoming, set_header};
 use super::state::{Budget, Fault, Provider, State};
 use super::{admin, azure, bitbucket, github, gitlab};
@@ -128,14 +129,34 @@ async fn provider_request(
             .filter(|_| !web_page)
             .map(|p| (p, state.charge(p, &credential)));
         let fault = state.take_fault(&incoming.path_and_query);
-        let response = match (&fault, route) {
-            (Some(fault), _) => failure(provider, fault),
-            (None, Some(Route::Gitlab(e))) => gitlab::serve(&mut state, &incoming, e),
-            (None, Some(Route::Bitbucket(e))) => bitbucket::serve(&mut state, &incoming, e),
-            (None, Some(Route::Azure(e))) => azure::serve(&mut state, &incoming, e),
-            (None, Some(Route::Github(e))) => github::serve(&mut state, &incoming, e),
-            (None, None) => error(provider, StatusCode::NOT_FOUND, "404 Not Found"),
+        let hostile = match fault {
+            None => state.hostile_for(&incoming.path_and_query),
+            Some(_) => None,
         };
+        let mut response = match (&fault, &hostile, route) {
+            (Some(fault), _, _) => failure(provider, fault),
+            (None, Some(HostileAnswer::EndlessBody { bytes }), _) => hostile::endless_body(*bytes),
+            (None, Some(HostileAnswer::RateLimited { headers }), _) => {
+                hostile::rate_limited(headers)
+            }
+            (None, _, Some(Route::Gitlab(e))) => gitlab::serve(&mut state, &incoming, e),
+            (None, _, Some(Route::Bitbucket(e))) => bitbucket::serve(&mut state, &incoming, e),
+            (None, _, Some(Route::Azure(e))) => azure::serve(&mut state, &incoming, e),
+            (None, _, Some(Route::Github(e))) => github::serve(&mut state, &incoming, e),
+            (None, _, None) => error(provider, StatusCode::NOT_FOUND, "404 Not Found"),
+        };
+        if let Some(HostileAnswer::ClaimedPages { pages }) = hostile {
+            let page = incoming.number("page", 1, u64::MAX);
+            let per_page = incoming.number("per_page", 20, 100);
+            hostile::claim_pages(&mut response, pages, page, per_page);
+        }
+        // A hostile 429 carries exactly its own headers.
+        let budget = budget.filter(|_| {
+            !matches!(
+                hostile,
+                Some(HostileAnswer::RateLimited { .. } | HostileAnswer::EndlessBody { .. })
+            )
+        });
         (response, budget, fault)
     };
     // The install flow's webhook reaches the App before the browser reaches the setup URL.

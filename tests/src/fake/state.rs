@@ -296,6 +296,7 @@ pub struct State {
     revoked: HashSet<String>,
     github_tokens: HashMap<String, u64>,
     faults: Vec<Fault>,
+    hostile: Vec<super::hostile::Hostile>,
     stats: Stats,
     windows: HashMap<(Provider, String), Window>,
     /// GitHub's App, users, organizations, installations and user tokens.
@@ -485,6 +486,31 @@ impl State {
         if fault.count > 0 {
             self.faults.push(fault);
         }
+    }
+
+    /// Answers the matching requests in a hostile way until [`Self::clear_hostile`].
+    pub fn set_hostile(&mut self, rule: super::hostile::Hostile) {
+        self.hostile.push(rule);
+    }
+
+    /// Answers every request normally again.
+    pub fn clear_hostile(&mut self) {
+        self.hostile.clear();
+    }
+
+    /// The hostile answer this request gets, if any (counted as a fault served).
+    pub fn hostile_for(&mut self, path_and_query: &str) -> Option<super::hostile::HostileAnswer> {
+        let answer = self.hostile_rule(path_and_query)?.clone();
+        self.stats.faults_served += 1;
+        Some(answer)
+    }
+
+    /// The hostile answer this request gets, if any.
+    pub fn hostile_rule(&self, path_and_query: &str) -> Option<&super::hostile::HostileAnswer> {
+        self.hostile
+            .iter()
+            .find(|r| r.matches(path_and_query))
+            .map(|r| &r.answer)
     }
 
     /// The fault this request must answer, if any (consumes one of its count and counts it as

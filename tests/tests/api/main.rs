@@ -23,6 +23,7 @@ mod github_flow;
 mod github_link;
 mod github_webhooks;
 mod graphql_http;
+mod hostile_providers;
 mod housekeeping;
 mod migrations;
 mod overlapping_scopes;
