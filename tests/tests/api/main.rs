@@ -18,6 +18,7 @@ mod discovery_fake;
 mod discovery_gitlab;
 mod discovery_providers;
 mod discovery_robustness;
+mod embedded_load;
 mod fixtures;
 mod github_flow;
 mod github_link;
