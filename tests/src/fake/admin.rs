@@ -1,8 +1,10 @@
 //! The admin API under `/_fake/`: shape scopes, change repositories, revoke tokens, inject
-//! faults, read request and served-fault counters (GitHub's own part is `github::admin`).
+//! faults, answer in hostile ways (`POST`/`DELETE /_fake/hostile`), read request and
+//! served-fault counters (GitHub's own part is `github::admin`).
 
 use super::github::repo_events::{Change, repository_changed};
 use super::github::webhooks::{Deliverer, flush};
+use super::hostile::Hostile;
 use super::server::Shared;
 use super::state::{Fault, Provider, RepoInfo, State, Target};
 use actix_web::http::StatusCode;
@@ -18,6 +20,8 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
             .route("/mutate", web::post().to(mutate))
             .route("/revoke", web::post().to(revoke))
             .route("/faults", web::post().to(faults))
+            .route("/hostile", web::post().to(set_hostile))
+            .route("/hostile", web::delete().to(clear_hostile))
             .route("/stats", web::get().to(stats))
             .route("/reset-stats", web::post().to(reset_stats))
             .configure(super::github::admin::routes),
@@ -186,6 +190,17 @@ async fn faults(shared: web::Data<Shared>, body: web::Json<Fault>) -> HttpRespon
     let fault = body.into_inner();
     lock(&shared).inject(fault.clone());
     HttpResponse::Ok().json(fault)
+}
+
+async fn set_hostile(shared: web::Data<Shared>, body: web::Json<Hostile>) -> HttpResponse {
+    let rule = body.into_inner();
+    lock(&shared).set_hostile(rule.clone());
+    HttpResponse::Ok().json(rule)
+}
+
+async fn clear_hostile(shared: web::Data<Shared>) -> HttpResponse {
+    lock(&shared).clear_hostile();
+    HttpResponse::Ok().json(json!({ "cleared": true }))
 }
 
 async fn stats(shared: web::Data<Shared>) -> HttpResponse {
