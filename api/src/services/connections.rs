@@ -422,7 +422,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Uuid,
     );
     state.events.publish_repositories(
         viewer.organization_id,
-        None,
+        Some(row.id),
         jobs::events::RepositoryChange::Gone,
         released.gone,
     );

@@ -9,8 +9,8 @@ use entities::repository_connection as link;
 use entities::{RepositoryState, connection, repository};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    RelationTrait, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Set,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -65,6 +65,95 @@ pub(crate) async fn set_listed<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Locks the rows of `repositories`, in id order, until the transaction ends (PostgreSQL).
+/// Every write that decides a repository's state from its links takes these locks first, so two
+/// connections deciding about one repository take turns, each seeing the other's links once it
+/// has committed (without them, each could read the other's link as still listed, and a
+/// repository nobody lists would stay `ACTIVE`). SQLite has one writer at a time already, and
+/// a read leading a transaction would only risk a stale snapshot, so nothing is read there.
+pub(crate) async fn lock_repositories<C: ConnectionTrait>(
+    db: &C,
+    repositories: impl IntoIterator<Item = Uuid>,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        return Ok(());
+    }
+    let mut ids: Vec<Uuid> = repositories.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(LINK_CHUNK) {
+        repository::Entity::find()
+            .select_only()
+            .column(repository::Column::Id)
+            .filter(repository::Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(repository::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Makes the repositories a connection (again) lists `ACTIVE`, with the scan flag they had
+/// before they were detached, whatever another connection decided since they were read.
+pub(crate) async fn revive<C: ConnectionTrait>(db: &C, repositories: &[Uuid]) -> Result<(), DbErr> {
+    for chunk in repositories.chunks(LINK_CHUNK) {
+        repository::Entity::update_many()
+            .col_expr(
+                repository::Column::State,
+                Expr::value(RepositoryState::Active),
+            )
+            .col_expr(
+                repository::Column::ScanEnabled,
+                Expr::col(repository::Column::DetachedScanEnabled)
+                    .if_null(Expr::col(repository::Column::ScanEnabled)),
+            )
+            .col_expr(
+                repository::Column::DetachedState,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                repository::Column::DetachedScanEnabled,
+                Expr::value(Option::<bool>::None),
+            )
+            .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+            .filter(repository::Column::Id.is_in(chunk.iter().copied()))
+            .filter(repository::Column::State.ne(RepositoryState::Active))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes `conn`'s row for this transaction before its links are read: on PostgreSQL a lock
+/// that a page being written for it (whose links refer to the row) must wait for; on SQLite the
+/// write lock, so no other write can slip in between the reads and the writes that follow.
+async fn hold_connection<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        connection::Entity::update_many()
+            .col_expr(
+                connection::Column::UpdatedAt,
+                Expr::col(connection::Column::UpdatedAt),
+            )
+            .filter(connection::Column::Id.eq(conn.id))
+            .exec(db)
+            .await?;
+    } else {
+        connection::Entity::find_by_id(conn.id)
+            .select_only()
+            .column(connection::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .one(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The repositories `connection` lists, selecting `(id, full name)`.
 pub fn listed_by(connection: Uuid) -> sea_orm::Select<repository::Entity> {
     repository::Entity::find()
@@ -81,8 +170,10 @@ pub fn listed_by(connection: Uuid) -> sea_orm::Select<repository::Entity> {
 pub(crate) async fn unlist<C: ConnectionTrait>(
     db: &C,
     connection: Uuid,
-    repositories: Vec<(Uuid, String)>,
+    mut repositories: Vec<(Uuid, String)>,
 ) -> Result<Vec<(Uuid, String)>, DbErr> {
+    repositories.sort_unstable_by_key(|(id, _)| *id);
+    lock_repositories(db, repositories.iter().map(|(id, _)| *id)).await?;
     let mut gone = Vec::new();
     for chunk in repositories.chunks(LINK_CHUNK) {
         let ids = || chunk.iter().map(|(id, _)| *id);
@@ -141,6 +232,7 @@ pub async fn release<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
 ) -> Result<Released, DbErr> {
+    hold_connection(db, conn).await?;
     let covered: Vec<(Uuid, String)> = repository::Entity::find()
         .select_only()
         .column(repository::Column::Id)
@@ -151,6 +243,7 @@ pub async fn release<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
+    lock_repositories(db, covered.iter().map(|(id, _)| *id)).await?;
     link::Entity::delete_many()
         .filter(link::Column::ConnectionId.eq(conn.id))
         .exec(db)
@@ -283,6 +376,8 @@ pub async fn reattach<C: ConnectionTrait>(
                 Expr::value(Option::<bool>::None),
             )
             .filter(repository::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            // One another connection listed meanwhile is that one's, as it is.
+            .filter(repository::Column::State.eq(RepositoryState::Detached))
             .exec(db)
             .await?;
     }

@@ -3,7 +3,7 @@
 //! each to the connection that listed it. Connections whose scopes overlap share rows: a
 //! repository is `ACTIVE` while any connection lists it and `GONE` once none does.
 
-use super::links::{links_of, listed_by, set_listed, unlist};
+use super::links::{links_of, listed_by, lock_repositories, revive, set_listed, unlist};
 use crate::providers::RemoteRepository;
 use chrono::Utc;
 use entities::{RepositoryState, Visibility, connection, repository};
@@ -83,11 +83,11 @@ fn apply(active: &mut repository::ActiveModel, remote: &RemoteRepository) {
     if remote.last_pushed_at.is_some() {
         active.last_pushed_at = Set(remote.last_pushed_at);
     }
-    revive(active);
+    mark_active(active);
 }
 
 /// A row listed again is `ACTIVE`, and whatever it kept for a re-attach is spent.
-fn revive(active: &mut repository::ActiveModel) {
+fn mark_active(active: &mut repository::ActiveModel) {
     active.state = Set(RepositoryState::Active);
     active.detached_state = Set(None);
     active.detached_scan_enabled = Set(None);
@@ -164,7 +164,7 @@ impl Merge {
                     active.web_url = Set(web_url);
                     active.clone_url = Set(clone_url);
                     active.visibility = Set(visibility);
-                    revive(&mut active);
+                    mark_active(&mut active);
                     active
                 })
             }
@@ -249,32 +249,37 @@ async fn insert_new<C: ConnectionTrait>(
     conn: &connection::Model,
     fresh: &[(Uuid, RemoteRepository)],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    if fresh.is_empty() {
-        return Ok(HashSet::new());
+    let mut ids = HashSet::new();
+    // About 25 parameters a row: 500 rows stay far below SQLite's limit whatever a GitHub
+    // webhook announces.
+    for chunk in fresh.chunks(500) {
+        let inserted = repository::Entity::insert_many(
+            chunk.iter().map(|(id, remote)| new_row(*id, remote, conn)),
+        )
+        .on_conflict_do_nothing_on([
+            repository::Column::ExternalId,
+            repository::Column::Host,
+            repository::Column::OrganizationId,
+        ])
+        .exec_without_returning(db)
+        .await?;
+        let chunk_ids = chunk.iter().map(|(id, _)| *id);
+        match inserted {
+            TryInsertResult::Inserted(count) if count as usize == chunk.len() => {
+                ids.extend(chunk_ids)
+            }
+            _ => ids.extend(
+                repository::Entity::find()
+                    .select_only()
+                    .column(repository::Column::Id)
+                    .filter(repository::Column::Id.is_in(chunk_ids))
+                    .into_tuple::<Uuid>()
+                    .all(db)
+                    .await?,
+            ),
+        }
     }
-    let inserted = repository::Entity::insert_many(
-        fresh.iter().map(|(id, remote)| new_row(*id, remote, conn)),
-    )
-    .on_conflict_do_nothing_on([
-        repository::Column::ExternalId,
-        repository::Column::Host,
-        repository::Column::OrganizationId,
-    ])
-    .exec_without_returning(db)
-    .await?;
-    let ids = fresh.iter().map(|(id, _)| *id);
-    match inserted {
-        TryInsertResult::Inserted(count) if count as usize == fresh.len() => Ok(ids.collect()),
-        _ => Ok(repository::Entity::find()
-            .select_only()
-            .column(repository::Column::Id)
-            .filter(repository::Column::Id.is_in(ids))
-            .into_tuple::<Uuid>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()),
-    }
+    Ok(ids)
 }
 
 /// Merges what the provider said of `remotes` into the organization's rows and records that
@@ -341,6 +346,11 @@ async fn merge<C: ConnectionTrait + TransactionTrait>(
             }
         }
     }
+    // Known rows: whatever another connection decided about them since they were read, they are
+    // listed now, so they are `ACTIVE` (with their remembered scan flag, if they were detached).
+    let known: Vec<Uuid> = changes.updated.iter().map(|(id, _)| *id).collect();
+    lock_repositories(&txn, known.iter().copied()).await?;
+    revive(&txn, &known).await?;
     for active in updates {
         active.update(&txn).await?;
     }

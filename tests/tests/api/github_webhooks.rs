@@ -585,6 +585,9 @@ async fn repository_events_and_pushes_update_only_that_repository(backend: Backe
     .await;
     assert_eq!(status, 200);
     assert_eq!(repo(&app, &api).await.state, RepositoryState::Gone);
+    // Gone for the connection too: it no longer lists it.
+    assert!(fixtures::listed_by(&app.state.db, &api).await.is_empty());
+    assert_eq!(fixtures::listed_by(&app.state.db, &web).await, [conn.id]);
     assert_eq!(repo(&app, &web).await, web);
     assert_eq!(app.state.queues.cancel(conn.id).await.unwrap(), 0);
 }

@@ -250,6 +250,22 @@ async fn overlapping_scopes_share_repositories_and_either_can_be_deleted(backend
             .find(|r| r.full_name == removed_name)
             .unwrap();
         assert_eq!(row.detached_state, Some(RepositoryState::Gone));
+
+        // A wider scope lists them again: ACTIVE, scanning as they were before they were
+        // detached; the one gone upstream stays detached.
+        let (_, wider) = connect(&app, session, "ghost").await;
+        let report = discover(&app, &wider).await;
+        assert_eq!(report.outcome, DiscoveryOutcome::Succeeded, "{report:?}");
+        let rows = repository::Entity::find().all(&app.state.db).await.unwrap();
+        assert_eq!(rows.len(), total);
+        for row in rows {
+            let expected = if row.full_name == removed_name {
+                (RepositoryState::Detached, false)
+            } else {
+                (RepositoryState::Active, true)
+            };
+            assert_eq!((row.state, row.scan_enabled), expected, "{}", row.full_name);
+        }
         fake.stop().await;
     }
 }

@@ -152,6 +152,14 @@ pub(super) async fn changed(
         .filter(repository::Column::Id.is_in(rows.iter().map(|(id, ..)| *id)))
         .exec(txn)
         .await?;
+    // A repository deleted upstream is gone for every connection that listed it.
+    if event.change == RepositoryChange::Deleted {
+        link::Entity::update_many()
+            .col_expr(link::Column::Listed, Expr::value(false))
+            .filter(link::Column::RepositoryId.is_in(rows.iter().map(|(id, ..)| *id)))
+            .exec(txn)
+            .await?;
+    }
     let renamed = match &event.change {
         RepositoryChange::Names { full_name, .. } => Some(full_name),
         _ => None,
