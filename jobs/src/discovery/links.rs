@@ -201,18 +201,27 @@ pub(crate) async fn unlist<C: ConnectionTrait>(
         if now_gone.is_empty() {
             continue;
         }
-        repository::Entity::update_many()
-            .col_expr(
-                repository::Column::State,
-                Expr::value(RepositoryState::Gone),
-            )
-            .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-            .filter(repository::Column::Id.is_in(now_gone.iter().map(|(id, _)| *id)))
-            .exec(db)
-            .await?;
+        set_gone(db, &now_gone).await?;
         gone.extend(now_gone);
     }
     Ok(gone)
+}
+
+/// Marks `repositories` gone.
+async fn set_gone<C: ConnectionTrait>(
+    db: &C,
+    repositories: &[(Uuid, String)],
+) -> Result<(), DbErr> {
+    repository::Entity::update_many()
+        .col_expr(
+            repository::Column::State,
+            Expr::value(RepositoryState::Gone),
+        )
+        .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
+        .filter(repository::Column::Id.is_in(repositories.iter().map(|(id, _)| *id)))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// What deleting a connection did to the repositories it covered, as `(id, full name)`.
@@ -308,15 +317,7 @@ pub async fn release<C: ConnectionTrait>(
                 .collect()
         };
         if !gone.is_empty() {
-            repository::Entity::update_many()
-                .col_expr(
-                    repository::Column::State,
-                    Expr::value(RepositoryState::Gone),
-                )
-                .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
-                .filter(repository::Column::Id.is_in(gone.iter().map(|(id, _)| *id)))
-                .exec(db)
-                .await?;
+            set_gone(db, &gone).await?;
         }
         released.detached.extend(detached);
         released.gone.extend(gone);

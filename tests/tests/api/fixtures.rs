@@ -164,3 +164,26 @@ pub async fn listed_by(db: &DatabaseConnection, repo: &repository::Model) -> Vec
         .map(|l| l.connection_id)
         .collect()
 }
+
+/// Connects the GitLab group `group` with `token` through the API, as `session`'s user; returns
+/// its global id and row.
+pub async fn connect_gitlab(
+    app: &crate::helpers::TestApp,
+    session: &str,
+    group: &str,
+    token: &str,
+) -> (String, connection::Model) {
+    let body = app
+        .graphql(
+            Some(session),
+            "mutation($input: CreateGitLabConnectionInput!) { createGitLabConnection(input: $input) { connection { id } userErrors { code message } } }",
+            serde_json::json!({"input": {"groupPath": group, "token": token}}),
+        )
+        .await;
+    let id = body["data"]["createGitLabConnection"]["connection"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    let row = connection_row(&app.state.db, &id).await;
+    (id, row)
+}

@@ -11,7 +11,7 @@ use crate::on_both_backends;
 use entities::{ConnectionStatus, DiscoveryOutcome, connection, discovery_run};
 use jobs::discovery::RunReport;
 use sea_orm::EntityTrait;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tests::fake::{FakeCodeHost, FakeConfig, Hostile, HostileAnswer};
 
 const GROUP: &str = "self-managed/platform";
@@ -36,17 +36,7 @@ async fn setup(
     })
     .await;
     let owner = app.owner().await;
-    let body = app
-        .graphql(
-            Some(&owner.token),
-            "mutation($input: CreateGitLabConnectionInput!) { createGitLabConnection(input: $input) { connection { id } userErrors { code message } } }",
-            json!({"input": {"groupPath": GROUP, "token": TOKEN}}),
-        )
-        .await;
-    let id = body["data"]["createGitLabConnection"]["connection"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"));
-    let conn = fixtures::connection_row(&app.state.db, id).await;
+    let (_, conn) = fixtures::connect_gitlab(&app, &owner.token, GROUP, TOKEN).await;
     (app, fake, conn)
 }
 

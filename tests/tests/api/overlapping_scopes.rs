@@ -19,19 +19,7 @@ const IN_CHILD: usize = 30;
 const TOKEN: &str = "token-of-the-fake-0001";
 
 async fn connect(app: &TestApp, session: &str, group: &str) -> (String, connection::Model) {
-    let body = app
-        .graphql(
-            Some(session),
-            "mutation($input: CreateGitLabConnectionInput!) { createGitLabConnection(input: $input) { connection { id } userErrors { code message } } }",
-            json!({"input": {"groupPath": group, "token": TOKEN}}),
-        )
-        .await;
-    let id = body["data"]["createGitLabConnection"]["connection"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
-    let row = fixtures::connection_row(&app.state.db, &id).await;
-    (id, row)
+    fixtures::connect_gitlab(app, session, group, TOKEN).await
 }
 
 /// `(state, connection ids)` of every repository, by full name.

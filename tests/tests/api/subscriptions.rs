@@ -30,19 +30,7 @@ async fn connect_gitlab(
     token: &str,
     group: &str,
 ) -> (String, entities::connection::Model) {
-    let body = app
-        .graphql(
-            Some(token),
-            "mutation($g: String!) { createGitLabConnection(input: {groupPath: $g, token: \"glpat-fake-token-0001\"}) { connection { id } userErrors { message } } }",
-            json!({"g": group}),
-        )
-        .await;
-    let id = body["data"]["createGitLabConnection"]["connection"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
-    let row = fixtures::connection_row(&app.state.db, &id).await;
-    (id, row)
+    fixtures::connect_gitlab(app, token, group, "glpat-fake-token-0001").await
 }
 
 /// Waits until the server has registered `count` live subscribers: a subscription starts
