@@ -51,7 +51,7 @@ pub(crate) async fn list_all<S: PagedSource>(
     pages: &PageSink,
 ) -> Result<(), FetchError> {
     let first = source.fetch(Cursor::Number(1)).await?;
-    let (total, mut next) = (first.total_pages, first.next);
+    let (total, mut next, full) = (first.total_pages, first.next, first.items.len());
     deliver(pages, first.items).await?;
     if let Some(total) = total {
         if total > MAX_PAGES {
@@ -60,6 +60,10 @@ pub(crate) async fn list_all<S: PagedSource>(
             )));
         }
         return list_numbered(source, pages, total).await;
+    }
+    // Numbered pages with no total (GitLab stops counting past 10,000 records): fetched ahead.
+    if next == Some(Cursor::Number(2)) && full > 0 {
+        return list_ahead(source, pages, full).await;
     }
     let (mut followed, mut last_number) = (1u64, 1u64);
     let mut seen_urls = std::collections::HashSet::new();
@@ -81,6 +85,55 @@ pub(crate) async fn list_all<S: PagedSource>(
         let page = source.fetch(cursor).await?;
         next = page.next;
         deliver(pages, page.items).await?;
+    }
+    Ok(())
+}
+
+/// Pages fetched ahead of the last answer when the total is unknown: the requests this costs
+/// past the end of the data are at most this many less one.
+const PAGES_AHEAD: usize = 8;
+
+/// Pages 2, 3, … of a listing that numbers its pages but did not say how many there are (a
+/// GitLab group past 10,000 projects): [`PAGES_AHEAD`] pages at a time, each answer making room
+/// for the next number, until a page is short, empty or names no next page. Pages past that end
+/// are not asked for; those already asked for are read and, if empty, wasted (fewer than
+/// [`PAGES_AHEAD`]). `full` is the first page's size.
+async fn list_ahead<S: PagedSource>(
+    source: &S,
+    pages: &PageSink,
+    full: usize,
+) -> Result<(), FetchError> {
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut next_number = 2u64;
+    // The last page with data, once an answer tells.
+    let mut last: Option<u64> = None;
+    loop {
+        while in_flight.len() < PAGES_AHEAD
+            && last.is_none_or(|last| next_number <= last)
+            && next_number <= MAX_PAGES
+        {
+            let n = next_number;
+            next_number += 1;
+            in_flight.push(async move { source.fetch(Cursor::Number(n)).await.map(|p| (n, p)) });
+        }
+        let Some(answer) = in_flight.next().await else {
+            break;
+        };
+        let (n, page) = answer?;
+        let end = match page.items.len() {
+            0 => Some(n - 1),
+            len if len < full || page.next.is_none() => Some(n),
+            _ => None,
+        };
+        if let Some(end) = end {
+            last = Some(last.map_or(end, |last| last.min(end)));
+        }
+        deliver(pages, page.items).await?;
+    }
+    if last.is_none() && next_number > MAX_PAGES {
+        return Err(FetchError::Protocol(format!(
+            "the provider's listing goes on past {MAX_PAGES} pages"
+        )));
     }
     Ok(())
 }
@@ -243,6 +296,41 @@ mod tests {
                 asked: Mutex::new(Vec::new()),
             };
             assert_eq!(run(&fake).await, (Ok(()), 10));
+        }
+    }
+
+    #[tokio::test]
+    async fn numbered_pages_without_a_total_are_fetched_ahead_and_stop_at_the_end() {
+        for pages in [2, 25, 200] {
+            let fake = Fake {
+                pages,
+                total: false,
+                announced: None,
+                next: |n| Some(Cursor::Number(n + 1)),
+                asked: Mutex::new(Vec::new()),
+            };
+            assert_eq!(run(&fake).await, (Ok(()), 2 * pages as usize), "{pages}");
+            let mut asked: Vec<u64> = fake
+                .asked
+                .into_inner()
+                .unwrap()
+                .into_iter()
+                .map(|c| match c {
+                    Cursor::Number(n) => n,
+                    Cursor::Url(url) => panic!("followed {url}"),
+                })
+                .collect();
+            asked.sort_unstable();
+            let before = asked.len();
+            asked.dedup();
+            assert_eq!(asked.len(), before, "no page twice");
+            // Every page once, and fewer than PAGES_AHEAD past the end.
+            assert!(
+                asked.starts_with(&(1..=pages).collect::<Vec<_>>()),
+                "{asked:?}"
+            );
+            let wasted = asked.len() as u64 - pages;
+            assert!(wasted < PAGES_AHEAD as u64, "{wasted} pages past the end");
         }
     }
 

@@ -44,6 +44,10 @@ struct Args {
     /// Give up on a backend after this many seconds (and print each connection's state).
     #[arg(long, default_value_t = 600)]
     timeout_secs: u64,
+    /// Projects in the one big GitLab group measured after the rest (past GitLab's 10,000-record
+    /// count, so no totals); 0 skips it.
+    #[arg(long, default_value_t = 20_000)]
+    big_group: usize,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -60,6 +64,17 @@ struct Report {
     refresh_requests: u64,
     peak_rss_kib: u64,
     by_endpoint: BTreeMap<String, u64>,
+    big_group: Option<BigGroup>,
+}
+
+/// One GitLab group too big for GitLab to count.
+struct BigGroup {
+    repositories: usize,
+    wall: Duration,
+    /// Listing requests (`gitlab.projects`).
+    pages_requested: u64,
+    /// Pages the data fills.
+    pages: u64,
 }
 
 fn tether_binary() -> Result<std::path::PathBuf, Error> {
@@ -375,6 +390,11 @@ async fn measure(
     let first_visible = first_visible.await?;
     timeline(database_url, started_at).await;
     let stats = fake.stats();
+    let big_group = if args.big_group > 0 {
+        Some(big_group(&api, fake, args, &run).await?)
+    } else {
+        None
+    };
     let is_refresh = |endpoint: &str| endpoint.ends_with(".branch") || endpoint.ends_with(".refs");
     let discovery_requests: u64 = stats
         .by_endpoint
@@ -403,6 +423,60 @@ async fn measure(
         refresh_requests,
         peak_rss_kib: peak_rss_kib(pid),
         by_endpoint: stats.by_endpoint,
+        big_group,
+    })
+}
+
+/// Connects one GitLab group of `--big-group` projects once the fake host is quiet (the metadata
+/// refreshes of the main part done), and times it from the create mutation to its last
+/// repository visible.
+async fn big_group(
+    api: &Graphql,
+    fake: &FakeCodeHost,
+    args: &Args,
+    run: &str,
+) -> Result<BigGroup, Error> {
+    let mut served = fake.stats().requests;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = fake.stats().requests;
+        if now == served {
+            break;
+        }
+        served = now;
+    }
+    let group = format!("bench-{run}/big");
+    fake.set_repos(Provider::Gitlab, &group, args.big_group);
+    let projects = |stats: &tests::fake::Stats| {
+        stats
+            .by_endpoint
+            .get("gitlab.projects")
+            .copied()
+            .unwrap_or(0)
+    };
+    let before = projects(&fake.stats());
+    let started = Instant::now();
+    let body = api
+        .run(
+            "mutation($g: String!) { createGitLabConnection(input: {groupPath: $g, token: \"glpat-bench-big\"}) { connection { id } userErrors { message } } }",
+            json!({"g": group}),
+        )
+        .await?;
+    let id = body["data"]["createGitLabConnection"]["connection"]["id"]
+        .as_str()
+        .ok_or_else(|| format!("create failed: {body}"))?
+        .to_owned();
+    while api.total(Some(&id)).await? < args.big_group as u64 {
+        if started.elapsed() > Duration::from_secs(args.timeout_secs) {
+            return Err("the big group's repositories never all appeared".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(BigGroup {
+        repositories: args.big_group,
+        wall: started.elapsed(),
+        pages_requested: projects(&fake.stats()) - before,
+        pages: (args.big_group as u64).div_ceil(100),
     })
 }
 
@@ -559,6 +633,17 @@ async fn main() -> Result<(), Error> {
             "requests by endpoint                 : {:?}",
             report.by_endpoint
         );
+        if let Some(big) = &report.big_group {
+            let over = 100.0 * (big.pages_requested as f64 / big.pages as f64 - 1.0);
+            println!(
+                "one GitLab group of {} (no totals)  : {:.2} s create → last visible; {} listing requests for {} pages ({over:+.1}%, {} wasted)",
+                big.repositories,
+                big.wall.as_secs_f64(),
+                big.pages_requested,
+                big.pages,
+                big.pages_requested.saturating_sub(big.pages)
+            );
+        }
     }
     Ok(())
 }

@@ -223,8 +223,14 @@ fn projects(state: &State, path: &str, req: &Incoming) -> HttpResponse {
     if page < pages {
         links.push(("next", at(page + 1)));
     }
+    // Past 10,000 records GitLab counts no further: no totals and no `last` link (its docs:
+    // "For performance reasons, if a query returns more than 10,000 records, GitLab doesn't
+    // return the following headers: x-total, x-total-pages, rel=\"last\" link").
+    let counted = listed.len() <= 10_000;
     links.push(("first", at(1)));
-    links.push(("last", at(pages)));
+    if counted {
+        links.push(("last", at(pages)));
+    }
     let next = if page < pages {
         (page + 1).to_string()
     } else {
@@ -239,8 +245,10 @@ fn projects(state: &State, path: &str, req: &Incoming) -> HttpResponse {
     let mut response = HttpResponse::Ok().json(body);
     set_header(&mut response, "x-page", &page.to_string());
     set_header(&mut response, "x-per-page", &per_page.to_string());
-    set_header(&mut response, "x-total", &listed.len().to_string());
-    set_header(&mut response, "x-total-pages", &pages.to_string());
+    if counted {
+        set_header(&mut response, "x-total", &listed.len().to_string());
+        set_header(&mut response, "x-total-pages", &pages.to_string());
+    }
     set_header(&mut response, "x-next-page", &next);
     set_header(&mut response, "x-prev-page", &prev);
     set_header(&mut response, "link", &link_header(&links));

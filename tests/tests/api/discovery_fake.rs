@@ -275,7 +275,34 @@ async fn a_revoked_token_makes_the_connection_unauthorized_and_keeps_repositorie
     }
 }
 
+/// Past 10,000 projects GitLab sends no totals: the pages are fetched ahead anyway, every
+/// project is listed once, and fewer than eight requests go past the end.
+async fn a_gitlab_group_too_big_to_count_is_listed_whole(backend: Backend) {
+    let (app, fake, session) = setup(backend).await;
+    let repos = 10_050;
+    fake.set_repos(Provider::Gitlab, "big/group", repos);
+    let conn = connect(
+        &app,
+        &session,
+        Kind::GitLab,
+        "big/group",
+        "token-of-the-fake-0001",
+    )
+    .await;
+    fake.reset_stats();
+    let report = discover(&app, &conn).await;
+    assert_eq!(report.outcome, DiscoveryOutcome::Succeeded, "{report:?}");
+    assert_eq!(report.counters.added, repos as i64);
+    let requests = fake.stats().by_endpoint["gitlab.projects"];
+    let pages = repos.div_ceil(100) as u64;
+    assert!(
+        (pages..pages + 8).contains(&requests),
+        "{requests} requests for {pages} pages"
+    );
+}
+
 on_both_backends!(
+    a_gitlab_group_too_big_to_count_is_listed_whole,
     each_provider_discovers_renames_removes_retries_and_reschedules,
     a_revoked_token_makes_the_connection_unauthorized_and_keeps_repositories,
     each_provider_s_refresh_with_unchanged_etags_writes_nothing,

@@ -56,6 +56,28 @@ async fn a_gitlab_group_lists_exactly_its_projects_with_pagination_headers() {
 }
 
 #[tokio::test]
+async fn a_gitlab_group_past_ten_thousand_projects_has_no_totals_but_a_next_page() {
+    let host = start(10_001).await;
+    let page = |n: u64| {
+        format!(
+            "{}/api/v4/groups/ghost%2Fmygroup/projects?include_subgroups=true&order_by=id&sort=asc\
+             &per_page=100&page={n}",
+            host.url()
+        )
+    };
+    let response = gitlab(&page(1), "glpat-any").await;
+    let headers = response.headers().clone();
+    // As GitLab: past 10,000 records, no x-total, no x-total-pages, no `last` link.
+    assert!(headers.get("x-total").is_none() && headers.get("x-total-pages").is_none());
+    assert!(link(&headers, "last").is_none());
+    assert_eq!(header(&headers, "x-next-page"), "2");
+    let last = gitlab(&page(101), "glpat-any").await;
+    assert_eq!(header(last.headers(), "x-next-page"), "");
+    let projects: Vec<Value> = last.json().await.unwrap();
+    assert_eq!(projects.len(), 1);
+}
+
+#[tokio::test]
 async fn gitlab_token_group_and_membership_checks_answer_like_gitlab() {
     let host = start(1).await;
     let base = format!("{}/api/v4", host.url());
