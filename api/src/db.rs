@@ -22,6 +22,7 @@ pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Database
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
+                .statement_cache_capacity(16)
         });
     }
     Database::connect(options).await

@@ -37,6 +37,8 @@ use uuid::Uuid;
 
 /// Pages buffered between the lister and the writer.
 const PAGE_BUFFER: usize = 8;
+/// Repositories one write gathers from the pages waiting for it.
+const WRITE_AT_MOST: usize = 500;
 
 /// The shortest time between two progress events of one run (the last one always goes out).
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -273,7 +275,15 @@ impl Discovery {
             let mut seen = HashSet::new();
             let mut counters = Counters::default();
             let mut last_progress = tokio::time::Instant::now();
-            while let Some(page) = rx.recv().await {
+            while let Some(mut page) = rx.recv().await {
+                // Pages that arrived while the last write waited for its turn go in one write:
+                // under load a run writes fewer, larger transactions.
+                while page.len() < WRITE_AT_MOST {
+                    match rx.try_recv() {
+                        Ok(more) => page.extend(more),
+                        Err(_) => break,
+                    }
+                }
                 let changes =
                     upsert::upsert_page(&self.db, row, page, &mut seen, &mut counters).await?;
                 if let Ok(mut so_far) = written_so_far.lock() {

@@ -408,11 +408,13 @@ async fn measure(
         .filter(|(e, _)| is_refresh(e))
         .map(|(_, n)| n)
         .sum();
-    // One request per 100 repositories, plus each provider's fixed costs per connection:
-    // GitLab token + group + membership, Bitbucket repositories + projects probes,
-    // Azure connectionData + projects + repositories probes, GitHub installations + token mint.
-    let pages = (args.repos as u64).div_ceil(100) * (PER_PROVIDER as u64) * 4;
-    let fixed = (3 + 2 + 3 + 2) * PER_PROVIDER as u64;
+    // One request per 100 repositories for GitLab, Bitbucket and GitHub (Azure DevOps lists a
+    // whole organization in one answer), plus each provider's fixed costs per connection: GitLab
+    // token + group + membership, Bitbucket's projects and repositories probes, Azure's
+    // connectionData + projects + repositories probe and its one listing, GitHub's installation
+    // + token mint.
+    let pages = (args.repos as u64).div_ceil(100) * (PER_PROVIDER as u64) * 3;
+    let fixed = (3 + 2 + 4 + 2) * PER_PROVIDER as u64;
     Ok(Report {
         backend: backend.to_owned(),
         repositories: visible,

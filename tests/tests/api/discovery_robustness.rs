@@ -15,18 +15,19 @@ async fn slow_app(
     backend: Backend,
     deadline_secs: u64,
 ) -> (TestApp, FakeCodeHost, entities::connection::Model) {
-    slow_app_of(backend, deadline_secs, 3_000).await
+    slow_app_of(backend, deadline_secs, 3_000, Duration::from_millis(300)).await
 }
 
-/// A GitLab group of `repos` in pages of 300 ms, connected.
+/// A GitLab group of `repos` in pages of `latency`, connected.
 async fn slow_app_of(
     backend: Backend,
     deadline_secs: u64,
     repos: usize,
+    latency: Duration,
 ) -> (TestApp, FakeCodeHost, entities::connection::Model) {
     let fake = FakeCodeHost::start(FakeConfig {
         repos_per_scope: repos,
-        latency: Duration::from_millis(300),
+        latency,
         ..FakeConfig::default()
     })
     .await
@@ -162,8 +163,9 @@ async fn a_database_error_mid_run_closes_the_run_and_a_retry_recovers(backend: B
 }
 
 async fn a_cancellation_the_bus_lost_is_read_at_the_next_lease_renewal(backend: Backend) {
-    // 200 pages of 300 ms, four at a time: longer than a lease renewal (10 s).
-    let (app, _fake, conn) = slow_app_of(backend, 900, 20_000).await;
+    // 200 pages of 800 ms, eight at a time (past 10,000 GitLab gives no totals and the pages
+    // are fetched ahead): 20 s, longer than a lease renewal (10 s).
+    let (app, _fake, conn) = slow_app_of(backend, 900, 20_000, Duration::from_millis(800)).await;
     let running = run_until_the_first_page(&app, &conn).await;
     let db = app.state.db.clone();
     // The request's column alone, as if its message never arrived.
