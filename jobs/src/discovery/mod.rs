@@ -36,7 +36,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// Pages buffered between the lister and the writer.
-const PAGE_BUFFER: usize = 8;
+const PAGE_BUFFER: usize = 4;
 /// Repositories one write gathers from the pages waiting for it.
 const WRITE_AT_MOST: usize = 500;
 
