@@ -3,7 +3,9 @@
 //! on PostgreSQL + Redis. Prints, per backend: wall time from the first create mutation to the
 //! last repository visible through GraphQL, repositories per second, discovery requests against
 //! their lower bound, the tether process's peak RSS, and the time from one
-//! createGitLabConnection to its first repository visible.
+//! createGitLabConnection to its first repository visible. Then one GitLab group of `--big-group`
+//! projects (20,000: past GitLab's 10,000-record count, so no totals), timed from its create
+//! mutation to its last repository visible, with its listing requests against the pages.
 //!
 //! `cargo build --release && cargo run --release -p tests --bin bench-discovery`
 //! (`--backends sqlite` or `--backends postgres` to run one; `--repos N` per connection).
