@@ -3,22 +3,35 @@
 use super::errors::{ApiError, ApiResult};
 use super::ids::IdCursor;
 use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Object, OutputType};
+use futures::future::BoxFuture;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
 };
+use std::sync::Arc;
 
 /// Page size when `first` is omitted.
 pub const DEFAULT_PAGE: u64 = 50;
 /// Largest page.
 pub const MAX_PAGE: i32 = 100;
 
-/// Extra fields on every connection type.
-#[derive(SimpleObject, Debug, Clone, Copy)]
+/// Counts what a listing matches, across all pages.
+type Count = Arc<dyn Fn() -> BoxFuture<'static, Result<u64, DbErr>> + Send + Sync>;
+
+/// Extra fields on every connection type. The count is a query of its own over every matching
+/// row, so it runs only when `totalCount` is selected.
+#[derive(Clone)]
 pub struct Totals {
+    count: Count,
+}
+
+#[Object]
+impl Totals {
     /// How many items match, across all pages.
-    pub total_count: u64,
+    async fn total_count(&self) -> ApiResult<u64> {
+        Ok((self.count)().await?)
+    }
 }
 
 /// A page of `N`.
@@ -92,7 +105,13 @@ where
     E::Model: Sync,
     N: OutputType,
 {
-    let total_count = select.clone().count(db).await?;
+    let count: Count = {
+        let (db, select) = (db.clone(), select.clone());
+        Arc::new(move || {
+            let (db, select) = (db.clone(), select.clone());
+            Box::pin(async move { select.count(&db).await })
+        })
+    };
     let mut query = match order {
         Order::OldestFirst => select.order_by_asc(id),
         Order::NewestFirst => select.order_by_desc(id),
@@ -108,7 +127,7 @@ where
     let has_next = rows.len() as u64 > args.first;
     rows.truncate(args.first as usize);
     let mut page =
-        Connection::with_additional_fields(args.after.is_some(), has_next, Totals { total_count });
+        Connection::with_additional_fields(args.after.is_some(), has_next, Totals { count });
     for row in rows {
         page.edges
             .push(Edge::new(IdCursor(key(&row)), to_node(row)));
