@@ -247,6 +247,22 @@ mod tests {
         }
     }
 
+    /// The page numbers `fake` was asked for, in order (a URL asked for fails the test).
+    fn numbers_asked(fake: Fake) -> Vec<u64> {
+        let mut asked: Vec<u64> = fake
+            .asked
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(|c| match c {
+                Cursor::Number(n) => n,
+                Cursor::Url(url) => panic!("followed {url}"),
+            })
+            .collect();
+        asked.sort_unstable();
+        asked
+    }
+
     async fn run(fake: &Fake) -> (Result<(), FetchError>, usize) {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         let result = list_all(fake, &tx).await;
@@ -268,18 +284,7 @@ mod tests {
             asked: Mutex::new(Vec::new()),
         };
         assert_eq!(run(&fake).await, (Ok(()), 18));
-        let mut asked: Vec<u64> = fake
-            .asked
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .map(|c| match c {
-                Cursor::Number(n) => n,
-                Cursor::Url(url) => panic!("followed {url}"),
-            })
-            .collect();
-        asked.sort_unstable();
-        assert_eq!(asked, (1..=9).collect::<Vec<_>>());
+        assert_eq!(numbers_asked(fake), (1..=9).collect::<Vec<_>>());
     }
 
     #[tokio::test]
@@ -310,17 +315,7 @@ mod tests {
                 asked: Mutex::new(Vec::new()),
             };
             assert_eq!(run(&fake).await, (Ok(()), 2 * pages as usize), "{pages}");
-            let mut asked: Vec<u64> = fake
-                .asked
-                .into_inner()
-                .unwrap()
-                .into_iter()
-                .map(|c| match c {
-                    Cursor::Number(n) => n,
-                    Cursor::Url(url) => panic!("followed {url}"),
-                })
-                .collect();
-            asked.sort_unstable();
+            let mut asked = numbers_asked(fake);
             let before = asked.len();
             asked.dedup();
             assert_eq!(asked.len(), before, "no page twice");
