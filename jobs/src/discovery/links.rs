@@ -10,7 +10,7 @@ use entities::{RepositoryState, connection, repository};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, Set,
+    QuerySelect, RelationTrait, Set, UpdateMany,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -46,12 +46,23 @@ pub(crate) async fn set_listed<C: ConnectionTrait>(
     connection: Uuid,
     repositories: &[Uuid],
 ) -> Result<(), DbErr> {
+    write_links(db, connection, repositories.iter().map(|id| (*id, true))).await
+}
+
+/// Writes `connection`'s links to `(repository, listed)`, new or not (a link keeps the date it
+/// was first made).
+async fn write_links<C: ConnectionTrait>(
+    db: &C,
+    connection: Uuid,
+    links: impl Iterator<Item = (Uuid, bool)>,
+) -> Result<(), DbErr> {
     let now = Utc::now();
-    for chunk in repositories.chunks(LINK_CHUNK) {
-        link::Entity::insert_many(chunk.iter().map(|id| link::ActiveModel {
+    let links: Vec<(Uuid, bool)> = links.collect();
+    for chunk in links.chunks(LINK_CHUNK) {
+        link::Entity::insert_many(chunk.iter().map(|(id, listed)| link::ActiveModel {
             connection_id: Set(connection),
             repository_id: Set(*id),
-            listed: Set(true),
+            listed: Set(*listed),
             linked_at: Set(now),
         }))
         .on_conflict(
@@ -99,7 +110,7 @@ pub(crate) async fn lock_repositories<C: ConnectionTrait>(
 /// before they were detached, whatever another connection decided since they were read.
 pub(crate) async fn revive<C: ConnectionTrait>(db: &C, repositories: &[Uuid]) -> Result<(), DbErr> {
     for chunk in repositories.chunks(LINK_CHUNK) {
-        repository::Entity::update_many()
+        forget_detached(repository::Entity::update_many())
             .col_expr(
                 repository::Column::State,
                 Expr::value(RepositoryState::Active),
@@ -109,14 +120,6 @@ pub(crate) async fn revive<C: ConnectionTrait>(db: &C, repositories: &[Uuid]) ->
                 Expr::col(repository::Column::DetachedScanEnabled)
                     .if_null(Expr::col(repository::Column::ScanEnabled)),
             )
-            .col_expr(
-                repository::Column::DetachedState,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                repository::Column::DetachedScanEnabled,
-                Expr::value(Option::<bool>::None),
-            )
             .col_expr(repository::Column::RefreshedAt, Expr::value(Utc::now()))
             .filter(repository::Column::Id.is_in(chunk.iter().copied()))
             .filter(repository::Column::State.ne(RepositoryState::Active))
@@ -124,6 +127,20 @@ pub(crate) async fn revive<C: ConnectionTrait>(db: &C, repositories: &[Uuid]) ->
             .await?;
     }
     Ok(())
+}
+
+/// Clears what a detached repository remembered for its re-attach (the SET expressions read
+/// the old values, so the same update may still use them).
+fn forget_detached(update: UpdateMany<repository::Entity>) -> UpdateMany<repository::Entity> {
+    update
+        .col_expr(
+            repository::Column::DetachedState,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            repository::Column::DetachedScanEnabled,
+            Expr::value(Option::<bool>::None),
+        )
 }
 
 /// Takes `conn`'s row for this transaction before its links are read: on PostgreSQL a lock
@@ -154,15 +171,19 @@ async fn hold_connection<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The repositories `connection` lists, selecting `(id, full name)`.
-pub fn listed_by(connection: Uuid) -> sea_orm::Select<repository::Entity> {
+/// The repositories `connection` has a link to, listed or not, selecting `(id, full name)`.
+fn linked_to(connection: Uuid) -> sea_orm::Select<repository::Entity> {
     repository::Entity::find()
         .select_only()
         .column(repository::Column::Id)
         .column(repository::Column::FullName)
         .join(JoinType::InnerJoin, link::Relation::Repository.def().rev())
         .filter(link::Column::ConnectionId.eq(connection))
-        .filter(link::Column::Listed.eq(true))
+}
+
+/// The repositories `connection` lists, selecting `(id, full name)`.
+pub fn listed_by(connection: Uuid) -> sea_orm::Select<repository::Entity> {
+    linked_to(connection).filter(link::Column::Listed.eq(true))
 }
 
 /// `connection` no longer lists `repositories`; those no other connection lists are gone.
@@ -242,12 +263,7 @@ pub async fn release<C: ConnectionTrait>(
     conn: &connection::Model,
 ) -> Result<Released, DbErr> {
     hold_connection(db, conn).await?;
-    let covered: Vec<(Uuid, String)> = repository::Entity::find()
-        .select_only()
-        .column(repository::Column::Id)
-        .column(repository::Column::FullName)
-        .join(JoinType::InnerJoin, link::Relation::Repository.def().rev())
-        .filter(link::Column::ConnectionId.eq(conn.id))
+    let covered: Vec<(Uuid, String)> = linked_to(conn.id)
         .filter(repository::Column::OrganizationId.eq(conn.organization_id))
         .into_tuple()
         .all(db)
@@ -344,22 +360,20 @@ pub async fn reattach<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let now = Utc::now();
+    // Listed again if they were active when they were detached.
+    write_links(
+        db,
+        connection,
+        detached.iter().map(|(id, state)| {
+            (
+                *id,
+                state.unwrap_or(RepositoryState::Active) == RepositoryState::Active,
+            )
+        }),
+    )
+    .await?;
     for chunk in detached.chunks(LINK_CHUNK) {
-        link::Entity::insert_many(chunk.iter().map(|(id, state)| link::ActiveModel {
-            connection_id: Set(connection),
-            repository_id: Set(*id),
-            listed: Set(state.unwrap_or(RepositoryState::Active) == RepositoryState::Active),
-            linked_at: Set(now),
-        }))
-        .on_conflict(
-            OnConflict::columns([link::Column::ConnectionId, link::Column::RepositoryId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-        repository::Entity::update_many()
+        forget_detached(repository::Entity::update_many())
             .col_expr(
                 repository::Column::State,
                 Expr::col(repository::Column::DetachedState).if_null(RepositoryState::Active),
@@ -367,14 +381,6 @@ pub async fn reattach<C: ConnectionTrait>(
             .col_expr(
                 repository::Column::ScanEnabled,
                 Expr::col(repository::Column::DetachedScanEnabled).if_null(true),
-            )
-            .col_expr(
-                repository::Column::DetachedState,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                repository::Column::DetachedScanEnabled,
-                Expr::value(Option::<bool>::None),
             )
             .filter(repository::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
             // One another connection listed meanwhile is that one's, as it is.

@@ -82,6 +82,15 @@ impl FakeCodeHost {
         })
     }
 
+    /// Starts one whose scopes begin with `repos_per_scope` repositories, with no latency.
+    pub async fn with_repos(repos_per_scope: usize) -> std::io::Result<FakeCodeHost> {
+        Self::start(FakeConfig {
+            repos_per_scope,
+            ..FakeConfig::default()
+        })
+        .await
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:9900` (no trailing slash).
     pub fn url(&self) -> String {
         format!("http://{}", self.address)

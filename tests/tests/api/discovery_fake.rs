@@ -11,7 +11,7 @@ use crate::providers::github_app_key;
 use entities::{ConnectionStatus, DiscoveryOutcome, RepositoryState, connection, repository};
 use sea_orm::EntityTrait;
 use serde_json::json;
-use tests::fake::{FakeCodeHost, FakeConfig, Fault, Provider, Target};
+use tests::fake::{FakeCodeHost, Fault, Provider, Target};
 
 const REPOS: usize = 150;
 
@@ -63,12 +63,7 @@ impl Kind {
 }
 
 async fn setup(backend: Backend) -> (TestApp, FakeCodeHost, String) {
-    let fake = FakeCodeHost::start(FakeConfig {
-        repos_per_scope: REPOS,
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
+    let fake = FakeCodeHost::with_repos(REPOS).await.unwrap();
     let url = fake.url();
     let key = github_app_key();
     let app = spawn_api_only(backend, move |raw| {

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tests::fake::{FakeCodeHost, FakeConfig, Provider};
+use tests::fake::{FakeCodeHost, Provider};
 
 const GROUPS: usize = 4;
 const REPOS: usize = 25_000;
@@ -17,12 +17,7 @@ const READERS: usize = 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_big_discoveries_and_sixteen_readers_share_one_sqlite_file() {
-    let fake = FakeCodeHost::start(FakeConfig {
-        repos_per_scope: 0,
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
+    let fake = FakeCodeHost::with_repos(0).await.unwrap();
     let groups: Vec<String> = (0..GROUPS).map(|i| format!("load/group-{i}")).collect();
     for group in &groups {
         fake.set_repos(Provider::Gitlab, group, REPOS);

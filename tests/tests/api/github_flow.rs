@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use std::time::Duration;
 use tests::eventually;
-use tests::fake::{FakeCodeHost, FakeConfig, GithubApp, GithubOrg, GithubUser};
+use tests::fake::{FakeCodeHost, GithubApp, GithubOrg, GithubUser};
 use url::Url;
 
 const PUBLIC: &str = "https://tether.example.com";
@@ -26,12 +26,7 @@ struct World {
 }
 
 async fn world(backend: Backend) -> World {
-    let fake = FakeCodeHost::start(FakeConfig {
-        repos_per_scope: REPOS,
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
+    let fake = FakeCodeHost::with_repos(REPOS).await.unwrap();
     let url = fake.url();
     let key = github_app_key();
     // Tether is configured as the fake's default App is registered.

@@ -12,7 +12,7 @@ use entities::{ConnectionStatus, DiscoveryOutcome, connection, discovery_run};
 use jobs::discovery::RunReport;
 use sea_orm::EntityTrait;
 use serde_json::Value;
-use tests::fake::{FakeCodeHost, FakeConfig, Hostile, HostileAnswer};
+use tests::fake::{FakeCodeHost, Hostile, HostileAnswer};
 
 const GROUP: &str = "self-managed/platform";
 /// Two pages of 100.
@@ -23,12 +23,7 @@ async fn setup(
     backend: Backend,
     customize: impl FnOnce(&mut api::config::RawSettings) + Send + 'static,
 ) -> (TestApp, FakeCodeHost, connection::Model) {
-    let fake = FakeCodeHost::start(FakeConfig {
-        repos_per_scope: REPOS,
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
+    let fake = FakeCodeHost::with_repos(REPOS).await.unwrap();
     let url = fake.url();
     let app = spawn_api_only(backend, move |raw| {
         raw.gitlab_url = url;

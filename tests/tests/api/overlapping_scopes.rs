@@ -10,7 +10,7 @@ use crate::on_both_backends;
 use entities::{DiscoveryOutcome, RepositoryState, connection, repository};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use tests::fake::{FakeCodeHost, FakeConfig, Provider, Target};
+use tests::fake::{FakeCodeHost, Provider, Target};
 
 const PARENT: &str = "ghost/platform";
 const CHILD: &str = "ghost/platform/payments";
@@ -82,12 +82,7 @@ async fn of_connection(app: &TestApp, session: &str, id: &str) -> (Value, Value)
 
 async fn overlapping_scopes_share_repositories_and_either_can_be_deleted(backend: Backend) {
     for delete_the_group_first in [false, true] {
-        let fake = FakeCodeHost::start(FakeConfig {
-            repos_per_scope: 0,
-            ..FakeConfig::default()
-        })
-        .await
-        .unwrap();
+        let fake = FakeCodeHost::with_repos(0).await.unwrap();
         fake.set_repos(Provider::Gitlab, PARENT, PARENT_ONLY);
         fake.set_repos(Provider::Gitlab, CHILD, IN_CHILD);
         let url = fake.url();

@@ -7,19 +7,14 @@ use crate::helpers::{Backend, TestApp, spawn_api_only};
 use crate::on_both_backends;
 use serde_json::{Value, json};
 use std::time::Duration;
-use tests::fake::{FakeCodeHost, FakeConfig, Provider};
+use tests::fake::{FakeCodeHost, Provider};
 use tests::ws::{Ended, WsClient, WsProtocol};
 
 const REPOS: usize = 250;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn setup(backend: Backend) -> (TestApp, FakeCodeHost) {
-    let fake = FakeCodeHost::start(FakeConfig {
-        repos_per_scope: REPOS,
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap();
+    let fake = FakeCodeHost::with_repos(REPOS).await.unwrap();
     let url = fake.url();
     let app = spawn_api_only(backend, move |raw| raw.gitlab_url = url).await;
     (app, fake)
